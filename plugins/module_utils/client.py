@@ -1,0 +1,366 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one client of the IP Office Management API, built on ansible.module_utils.urls.
+
+- Login: GET .../security/authenticate with Basic auth and the two X-User-*
+  headers; every cookie it sets (JSESSIONID, SDK-Token) goes back on each call.
+- A rejected password is never retried: IP Office locks accounts.
+- An expired session (461:SessionTimeout as HTTP 461, or HTTP 200 with an
+  SMAError) is renewed once and the call retried once.
+- 5xx and connection errors are retried a bounded number of times with
+  backoff, honouring Retry-After. A write is retried only when it surely was
+  not applied (503, or the connection was refused); otherwise the caller gets
+  WriteOutcomeUnknown and must read before writing again.
+- TLS verification is on unless the user turns it off; TLS 1.2 at least.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import socket
+import ssl
+import time
+
+from http.cookies import SimpleCookie
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.urls import Request, make_context
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, schema, validators
+
+API_ROOT = '/WebManagement/ws/sdk'
+AUTH_PATH = API_ROOT + '/security/authenticate'
+ADMIN_PATH = API_ROOT + '/admin/v1/'
+
+HEADERS = {
+    'X-User-Client': 'Avaya-WebAdmin',
+    'X-User-Agent': 'Avaya-SDKUser',
+    'Content-Type': 'application/json',
+    'Accept': 'application/json',
+}
+
+# The one argument spec for connection options; modules add their own to it.
+CONNECTION_ARGUMENT_SPEC = dict(
+    host=dict(type='str', required=True, fallback=(env_fallback, ['IPOFFICE_HOST'])),
+    port=dict(type='int', default=7070, fallback=(env_fallback, ['IPOFFICE_PORT'])),
+    username=dict(type='str', required=True, fallback=(env_fallback, ['IPOFFICE_USERNAME'])),
+    password=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['IPOFFICE_PASSWORD'])),
+    validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['IPOFFICE_VALIDATE_CERTS'])),
+    ca_path=dict(type='path', fallback=(env_fallback, ['IPOFFICE_CA_PATH'])),
+    timeout=dict(type='int', default=30, fallback=(env_fallback, ['IPOFFICE_TIMEOUT'])),
+    retries=dict(type='int', default=3, fallback=(env_fallback, ['IPOFFICE_RETRIES'])),
+    node_address=dict(type='str', fallback=(env_fallback, ['IPOFFICE_NODE_ADDRESS'])),
+)
+
+MAX_RETRY_AFTER = 60
+_RETRYABLE_HTTP = (500, 502, 503, 504)
+
+
+def connection_argument_spec():
+    """A fresh copy, so a module can add to it without touching the shared one."""
+    return dict((key, dict(value)) for key, value in CONNECTION_ARGUMENT_SPEC.items())
+
+
+def check_connection_params(params):
+    """Messages for bad connection options, before any request."""
+    problems = [
+        validators.check_host('host', params.get('host')),
+        validators.check_port('port', params.get('port')),
+        validators.check_positive('timeout', params.get('timeout'), maximum=3600),
+        validators.check_non_negative('retries', params.get('retries'), maximum=10),
+        validators.check_readable_file('ca_path', params.get('ca_path')),
+    ]
+    if not params.get('username'):
+        problems.append('username is required: the service user with the "Management API Group" rights')
+    if not params.get('password'):
+        problems.append('password is required for username %r' % params.get('username'))
+    if params.get('node_address') is not None and not validators.is_ip_address(params['node_address']):
+        problems.append('node_address must be the LAN1 IP address of a node: got %r' % params['node_address'])
+    return [p for p in problems if p]
+
+
+class IPOfficeError(Exception):
+    """Any failure the module reports as a plain message."""
+
+    def __init__(self, message, **details):
+        super(IPOfficeError, self).__init__(message)
+        self.details = details
+
+
+class AuthenticationError(IPOfficeError):
+    """The device refused the credentials or the account: never retried."""
+
+
+class TransportError(IPOfficeError):
+    """The device could not be reached or did not answer."""
+
+
+class ApiError(IPOfficeError):
+    """The device answered status 0 with an error node."""
+
+    def __init__(self, message, errors, http_status=None):
+        super(ApiError, self).__init__(message, errors=[e.as_dict() for e in errors], http_status=http_status)
+        self.errors = errors
+
+
+class WriteOutcomeUnknown(IPOfficeError):
+    """A write was sent but no answer came: it may or may not have been applied."""
+
+
+class _Sent(object):
+    """What came back from one HTTP exchange."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class Client(object):
+    """A session with one IP Office (or its Primary / Application Server)."""
+
+    def __init__(self, host, username, password, port=7070, validate_certs=True, ca_path=None,
+                 timeout=30, retries=3, node_address=None, sleep=time.sleep, clock=time.monotonic):
+        self.host = host
+        self.port = port
+        self.username = username
+        self._password = password
+        self.node_address = node_address
+        self.timeout = timeout
+        self.retries = retries
+        self._sleep = sleep
+        self._clock = clock
+        self._cookies = {}
+        self.logged_in = False
+        # Counted so tests and reports can show what a task cost.
+        self.stats = {'requests': 0, 'logins': 0, 'retries': 0, 'relogins': 0}
+        netloc = '[%s]' % host if ':' in host else host
+        self.base_url = 'https://%s:%d' % (netloc, port)
+        context = make_context(cafile=ca_path, validate_certs=validate_certs)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._request = Request(headers=dict(HEADERS), timeout=timeout, validate_certs=validate_certs,
+                                use_proxy=False, follow_redirects='none', use_netrc=False, context=context)
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(host=params['host'], port=params['port'], username=params['username'],
+                   password=params['password'], validate_certs=params['validate_certs'],
+                   ca_path=params.get('ca_path'), timeout=params['timeout'],
+                   retries=params['retries'], node_address=params.get('node_address'))
+
+    @property
+    def where(self):
+        return '%s:%d' % (self.host, self.port)
+
+    # -- transport -------------------------------------------------------
+
+    def _exchange(self, method, path, body=None, auth=False):
+        """One HTTP exchange; HTTP error statuses are answers, not exceptions."""
+        headers = {}
+        if self._cookies:
+            headers['Cookie'] = '; '.join('%s=%s' % item for item in sorted(self._cookies.items()))
+        kwargs = {}
+        if auth:
+            kwargs = dict(url_username=self.username, url_password=self._password, force_basic_auth=True)
+        self.stats['requests'] += 1
+        try:
+            resp = self._request.open(method, self.base_url + path, data=body, headers=headers, **kwargs)
+            sent = _Sent(resp.status, resp.headers, resp.read())
+        except HTTPError as exc:
+            try:
+                data = exc.read()
+            except Exception:  # pylint: disable=broad-except
+                data = b''
+            sent = _Sent(exc.code, exc.headers, data)
+        self._remember_cookies(sent.headers)
+        return sent
+
+    def _remember_cookies(self, headers):
+        if headers is None:
+            return
+        for header in headers.get_all('Set-Cookie') or []:
+            jar = SimpleCookie()
+            try:
+                jar.load(header)
+            except Exception:  # pylint: disable=broad-except
+                continue
+            for name, morsel in jar.items():
+                self._cookies[name] = morsel.value
+
+    def _classify(self, exc):
+        """A connection-level failure -> (message, surely_not_applied).
+
+        urllib wraps failures while connecting or sending in URLError; a failure
+        while waiting for the answer comes bare, and then the device may have
+        acted on the request.
+        """
+        reason = getattr(exc, 'reason', exc) if isinstance(exc, URLError) else exc
+        not_sent = isinstance(exc, URLError)
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            return ('the TLS certificate of %s could not be verified (%s). Give the CA that issued it in ca_path; '
+                    'validate_certs=false turns checking off and is not recommended'
+                    % (self.where, reason.verify_message or reason), True)
+        if isinstance(reason, ssl.SSLError):
+            return 'TLS with %s failed: %s' % (self.where, reason), True
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            return 'no answer from %s within %s s' % (self.where, self.timeout), not_sent
+        if isinstance(reason, ConnectionRefusedError):
+            return 'cannot connect to %s: connection refused' % self.where, True
+        if isinstance(reason, socket.gaierror):
+            return 'cannot resolve host %r: %s' % (self.host, reason), True
+        if not_sent:
+            return 'cannot connect to %s: %s' % (self.where, getattr(reason, 'strerror', None) or reason), True
+        return 'connection to %s lost: %s' % (self.where, reason or type(reason).__name__), False
+
+    def _retry_delay(self, attempt, sent=None):
+        if sent is not None and sent.headers is not None and sent.headers.get('Retry-After'):
+            value = sent.headers.get('Retry-After').strip()
+            if value.isdigit():
+                return min(int(value), MAX_RETRY_AFTER)
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            if parsed is not None:
+                return max(0.0, min(parsed.timestamp() - time.time(), MAX_RETRY_AFTER))
+        return min(0.5 * (2 ** attempt), 8.0)
+
+    def _send(self, method, path, body=None, auth=False):
+        """_exchange with bounded retries on 5xx and connection errors."""
+        is_write = method not in ('GET', 'HEAD')
+        started = self._clock()
+        attempt = 0
+        while True:
+            try:
+                sent = self._exchange(method, path, body, auth=auth)
+            except (URLError, OSError, http.client.HTTPException) as exc:
+                message, not_sent = self._classify(exc)
+                if isinstance(getattr(exc, 'reason', exc), ssl.SSLError):
+                    raise TransportError(message)  # a certificate does not get better by asking again
+                if is_write and not not_sent:
+                    raise WriteOutcomeUnknown(
+                        '%s %s: %s; the write may or may not have been applied: read the object before writing again'
+                        % (method, path, message))
+                if attempt >= self.retries:
+                    raise TransportError('%s (after %d attempts in %.1f s)' % (message, attempt + 1, self._clock() - started))
+                self.stats['retries'] += 1
+                self._sleep(self._retry_delay(attempt))
+                attempt += 1
+                continue
+            if sent.status in _RETRYABLE_HTTP and (not is_write or sent.status == 503) and attempt < self.retries:
+                self.stats['retries'] += 1
+                self._sleep(self._retry_delay(attempt, sent))
+                attempt += 1
+                continue
+            return sent
+
+    # -- session ---------------------------------------------------------
+
+    def login(self):
+        self._cookies = {}
+        self.logged_in = False
+        self.stats['logins'] += 1
+        sent = self._send('GET', AUTH_PATH, auth=True)
+        if sent.status in (401, 403):
+            detail = _error_text(sent.body)
+            if sent.status == 401:
+                raise AuthenticationError(
+                    '%s rejected the user name or password of service user %r%s. Not retried: IP Office locks '
+                    'an account after repeated failures.' % (self.where, self.username, (': ' + detail) if detail else ''),
+                    http_status=sent.status)
+            raise AuthenticationError(
+                '%s refused service user %r%s. The user needs the rights group "Management API Group" '
+                '(Management API Read and Write) and an account that is not locked.'
+                % (self.where, self.username, (': ' + detail) if detail else ''), http_status=sent.status)
+        if sent.status != 200:
+            raise IPOfficeError('login at %s failed: HTTP %s; body starts with: %r'
+                                % (self.where, sent.status, envelope.excerpt(sent.body)), http_status=sent.status)
+        answer = envelope.decode(sent.body, sent.status)
+        if not answer.ok:
+            raise AuthenticationError('login at %s failed: %s' % (self.where, '; '.join(str(e) for e in answer.errors)))
+        if not self._cookies:
+            raise IPOfficeError('login at %s answered without a session cookie' % self.where)
+        self.logged_in = True
+
+    def logout(self):
+        """Best effort: the guide documents no logout; some builds answer 405."""
+        if not self.logged_in:
+            return
+        try:
+            self._exchange('DELETE', AUTH_PATH)
+        except Exception:  # pylint: disable=broad-except
+            pass
+        self._cookies = {}
+        self.logged_in = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.logout()
+        return False
+
+    # -- API calls -------------------------------------------------------
+
+    def _path(self, resource, node_address=None, guid=None):
+        query = {}
+        target = node_address if node_address is not None else self.node_address
+        if target:
+            query['ipaddress'] = target
+        if guid:
+            query['guid'] = guid
+        path = ADMIN_PATH + quote(resource)
+        return path + ('?' + urlencode(query) if query else '')
+
+    def call(self, method, resource, node_address=None, guid=None, objects=None):
+        """One API call -> envelope.Answer. Status 0 raises ApiError."""
+        if not self.logged_in:
+            self.login()
+        path = self._path(resource, node_address, guid)
+        body = envelope.encode(objects) if objects else None
+        answer = self._call_once(method, path, body)
+        if answer is None:  # session expired: one new login, one retry
+            self.stats['relogins'] += 1
+            self.login()
+            answer = self._call_once(method, path, body)
+            if answer is None:
+                raise IPOfficeError('%s %s: the session expired again right after a new login at %s' % (method, path, self.where))
+        if not answer.ok:
+            raise ApiError('%s %s at %s failed: %s' % (method, resource, self.where, '; '.join(str(e) for e in answer.errors)),
+                           answer.errors, http_status=answer.http_status)
+        return answer
+
+    def _call_once(self, method, path, body):
+        sent = self._send(method, path, body)
+        if sent.status in (401, 461):
+            return None
+        if sent.status == 403:
+            raise AuthenticationError('%s refused %s %s for service user %r: %s. The user needs "Management API Write" for changes.'
+                                      % (self.where, method, path, self.username, _error_text(sent.body) or 'forbidden'))
+        if sent.status >= 400 or sent.status < 200:
+            raise IPOfficeError('%s %s at %s: HTTP %s; body starts with: %r'
+                                % (method, path, self.where, sent.status, envelope.excerpt(sent.body)), http_status=sent.status)
+        try:
+            answer = envelope.decode(sent.body, sent.status)
+        except envelope.EnvelopeError as exc:
+            raise IPOfficeError('%s %s at %s: unexpected answer: %s' % (method, path, self.where, exc), http_status=sent.status)
+        if answer.is_session_timeout:
+            return None
+        return answer
+
+    def get(self, entity_name, node_address=None):
+        """All objects of one entity, schema-normalised."""
+        ent = schema.entity(entity_name)
+        return self.call('GET', ent.resource, node_address=node_address).entities(ent.name)
+
+
+def _error_text(body):
+    """The error description of an SMAError body, if the body is one."""
+    try:
+        answer = envelope.decode(body)
+    except envelope.EnvelopeError:
+        return envelope.excerpt(body)[:120]
+    return '; '.join(str(e) for e in answer.errors)

@@ -1,0 +1,344 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The object schema: every entity the collection reads or writes, as data.
+
+This is the ONE place that knows device field names. Each field says its type,
+whether it can be written, whether it is write-only (passwords read back
+empty), whether changing it needs a reboot, where it comes from ("guide" =
+Avaya's Management API guide, "model" = this collection's model), and the name
+the collection uses for it in facts and options. docs/object-model.md renders
+the same facts for people; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+GUID_KEY = '@GUID'
+
+
+class Field:
+    """A scalar field: kind is 'str', 'int', 'bool' or 'list' ('|'-separated)."""
+
+    def __init__(self, kind='str', fact=None, writable=True, write_only=False, reboot=False, source='guide'):
+        self.kind = kind
+        self.fact = fact
+        self.writable = writable
+        self.write_only = write_only
+        self.reboot = reboot
+        self.source = source
+
+
+class Section:
+    """A nested element holding fields. fact=None flattens it into its parent."""
+
+    kind = 'section'
+
+    def __init__(self, fields, fact=None, source='guide'):
+        self.fields = fields
+        self.fact = fact
+        self.source = source
+
+
+class Items:
+    """A repeated element (one item may arrive as an object), keyed by an attribute."""
+
+    kind = 'items'
+
+    def __init__(self, fields, key, fact=None, source='guide'):
+        self.fields = fields
+        self.key = key
+        self.fact = fact
+        self.source = source
+
+
+class Entity:
+    """An entity served under /admin/v1/<resource>.
+
+    quoting: how the resource writes scalars in JSON: 'bare' (numbers and
+    booleans as JSON numbers/booleans) or 'quoted' (every value a string).
+    update: how the collection writes it: 'replace' sends the whole writable
+    object (correct whether the device merges or replaces), 'merge' sends the
+    GUID and the changed fields only (for releases known to merge).
+    """
+
+    def __init__(self, name, resource, fields, methods, quoting, update='replace', source='guide', error_node=None):
+        self.name = name
+        self.resource = resource
+        self.fields = fields
+        self.methods = methods
+        self.quoting = quoting
+        self.update = update
+        self.source = source
+        # The name of the element that carries this entity's errors (guide: USER, EXTENSION, ...).
+        self.error_node = error_node or name.upper()
+
+
+_LAN_FIELDS = {
+    '@id': Field(fact='name', writable=False),
+    'IPAddress': Field(fact='ip_address'),
+    'IPMask': Field(fact='ip_mask'),
+    'PrimaryTranslationIPAddress': Field(fact='primary_translation_ip_address'),
+    'EnableNAT': Field('bool', fact='enable_nat'),
+    'RIPMode': Field('int', fact='rip_mode'),
+    'DHCPmode': Field('int', fact='dhcp_mode'),
+}
+
+SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fields={
+    GUID_KEY: Field(fact='guid', writable=False),
+    'Name': Field(fact='name'),
+    'Password': Field(write_only=True),
+    'MajorVersion': Field('int', fact='major_version', writable=False),
+    'MinorVersion': Field('int', fact='minor_version', writable=False),
+    'BuildVersion': Field('int', fact='build_version', writable=False),
+    'Configuration': Field('int', fact='configuration'),
+    'SystemType': Field(fact='system_type', writable=False, source='model'),
+    'Telephony': Section({'Locale': Field(fact='locale')}, fact='telephony'),
+    'LANS': Section({'LAN': Items(_LAN_FIELDS, key='@id', fact='lans')}),
+    'PBXLicense': Section({
+        'LicenseServerURL': Field(fact='server_url'),
+        'LicenseServerPort': Field('int', fact='server_port'),
+        'LicenseMode': Field('int', fact='mode'),
+        'LicenseGracePeriod': Field('int', fact='grace_period'),
+        'EnableRemoteServer': Field('bool', fact='enable_remote_server'),
+    }, fact='licence_server'),
+    'DNS': Section({
+        'DNSServerIPAddress': Field(fact='server', reboot=True, source='model'),
+        'BackupDNSServerIPAddress': Field(fact='backup_server', reboot=True, source='model'),
+        'DNSDomain': Field(fact='domain', reboot=True, source='model'),
+    }, fact='dns', source='model'),
+    'TimeSettings': Section({
+        'TimeSettingConfigSource': Field(fact='source', source='model'),
+        'TimeServerAddress': Field(fact='server', source='model'),
+        'TimeZone': Field(fact='time_zone', source='model'),
+        'LocalTimeOffset': Field('int', fact='local_offset_minutes', source='model'),
+    }, fact='time', source='model'),
+    'Subscription': Section({
+        'CustomerID': Field(fact='customer_id', source='model'),
+        'ServerAddress': Field(fact='server_address', source='model'),
+    }, fact='subscription', source='model'),
+})
+
+IP_ROUTE = Entity('IPRoute', 'iproutes', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', fields={
+    GUID_KEY: Field(fact='guid', writable=False, source='model'),
+    'IPAddress': Field(fact='ip_address', source='model'),
+    'IPMask': Field(fact='ip_mask', source='model'),
+    'GatewayIPAddress': Field(fact='gateway', source='model'),
+    'Destination': Field(fact='destination', source='model'),
+    'Metric': Field('int', fact='metric', source='model'),
+})
+
+SERVICE_USER = Entity('ServiceUser', 'serviceusers', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', fields={
+    GUID_KEY: Field(fact='guid', writable=False, source='model'),
+    'Name': Field(fact='name', source='model'),
+    'Password': Field(write_only=True, source='model'),
+    'AccountStatus': Field(fact='account_status', source='model'),
+    'RightsGroups': Field('list', fact='rights_groups', source='model'),
+})
+
+RIGHTS_GROUP = Entity('RightsGroup', 'rightsgroups', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', fields={
+    GUID_KEY: Field(fact='guid', writable=False, source='model'),
+    'Name': Field(fact='name', source='model'),
+    'ExternalRights': Field('list', fact='external_rights', source='model'),
+})
+
+LICENSE = Entity('License', 'licenses', methods=('GET',), quoting='quoted', fields={
+    GUID_KEY: Field(fact='guid', writable=False),
+    'LicenseKey': Field(fact='key', writable=False),
+    'DisplayName': Field(fact='display_name', writable=False),
+    'Source': Field('int', fact='source', writable=False),
+    'Type': Field('int', fact='type', writable=False),
+    'Status': Field('int', fact='status', writable=False),
+    'Mode': Field('int', fact='mode', writable=False),
+    'Quantity': Field('int', fact='quantity', writable=False),
+    'FreeInstances': Field('int', fact='free_instances', writable=False),
+    'ExpiryDate': Field(fact='expiry_date', writable=False),
+    'IsGrace': Field('bool', fact='is_grace', writable=False),
+    'PBXAddress': Field(fact='pbx_address', writable=False),
+})
+
+PROVISION_IP_ADDRESS = Entity('ProvisionIPAddress', 'provisionIPAddress', methods=('GET', 'PUT'), quoting='quoted', fields={
+    'IPAddress': Field(fact='ip_address'),
+})
+
+ENTITIES = dict((e.name, e) for e in (SYSTEM, IP_ROUTE, SERVICE_USER, RIGHTS_GROUP, LICENSE, PROVISION_IP_ADDRESS))
+
+# The guide's JSON samples spell some names differently; these are the same things.
+ENTITY_ALIASES = {'ProvisonIPAddress': 'ProvisionIPAddress'}
+
+# Licence Status values (guide §4.3).
+LICENSE_STATUS = {0: 'invalid', 1: 'valid', 2: 'expired', 3: 'token_expired', 4: 'unknown', 5: 'dormant', 6: 'obsolete'}
+
+
+def entity(name):
+    """The Entity for a device entity name (aliases accepted)."""
+    name = ENTITY_ALIASES.get(name, name)
+    try:
+        return ENTITIES[name]
+    except KeyError:
+        raise KeyError('the schema has no entity %r' % name)
+
+
+def _as_list(value):
+    if value is None or value == '':
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _normalise_key(key):
+    # Some guide examples write attributes as -GUID instead of @GUID.
+    if key.startswith('-') and len(key) > 1:
+        return '@' + key[1:]
+    return key
+
+
+class SchemaValueError(ValueError):
+    """A value that cannot be read as its declared type."""
+
+
+def _to_bool(value, path):
+    if isinstance(value, bool):
+        return value
+    if value is None or value == '':
+        return None
+    text = str(value).strip().lower()
+    if text in ('true', '1', 'yes', 'on'):
+        return True
+    if text in ('false', '0', 'no', 'off'):
+        return False
+    raise SchemaValueError('%s: %r is not a boolean' % (path, value))
+
+
+def _to_int(value, path):
+    if isinstance(value, bool):
+        raise SchemaValueError('%s: %r is not a number' % (path, value))
+    if isinstance(value, int):
+        return value
+    if value is None or value == '':
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise SchemaValueError('%s: %r is not a number' % (path, value))
+
+
+def _to_scalar(field, value, path):
+    if field.kind == 'int':
+        return _to_int(value, path)
+    if field.kind == 'bool':
+        return _to_bool(value, path)
+    if field.kind == 'list':
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        if value is None or value == '':
+            return []
+        return [part for part in str(value).split('|') if part != '']
+    if value is None:
+        return ''
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def _normalise_node(fields, node, path):
+    if node is None or node == '':
+        return {}
+    if not isinstance(node, dict):
+        raise SchemaValueError('%s: expected an element, got %r' % (path, node))
+    result = {}
+    for raw_key, value in node.items():
+        key = _normalise_key(raw_key)
+        spec = fields.get(key)
+        sub = '%s.%s' % (path, key)
+        if spec is None:
+            result[key] = value  # unknown to the schema: kept exactly as received
+        elif spec.kind == 'section':
+            result[key] = _normalise_node(spec.fields, value, sub)
+        elif spec.kind == 'items':
+            result[key] = [_normalise_node(spec.fields, item, sub) for item in _as_list(value)]
+        else:
+            result[key] = _to_scalar(spec, value, sub)
+    return result
+
+
+def normalise(entity_name, obj):
+    """Device JSON of one entity -> canonical Python values (types per schema, lists as lists)."""
+    ent = entity(entity_name)
+    return _normalise_node(ent.fields, obj, ent.name)
+
+
+def _device_scalar(field, value, quoting):
+    if field.kind == 'list':
+        return '|'.join(value or [])
+    if value is None:
+        return ''
+    if quoting == 'quoted':
+        if isinstance(value, bool):
+            return 'true' if value else 'false'
+        return str(value)
+    return value
+
+
+def _device_node(fields, node, quoting):
+    result = {}
+    for key, value in node.items():
+        spec = fields.get(key)
+        if spec is None:
+            result[key] = value
+        elif spec.kind == 'section':
+            result[key] = _device_node(spec.fields, value, quoting) if value else ''
+        elif spec.kind == 'items':
+            items = [_device_node(spec.fields, item, quoting) for item in value]
+            # The device writes one item as an object, several as an array.
+            result[key] = items[0] if len(items) == 1 else items
+        else:
+            result[key] = _device_scalar(spec, value, quoting)
+    return result
+
+
+def to_device(entity_name, obj):
+    """Canonical values -> the JSON form the device itself uses for this resource."""
+    ent = entity(entity_name)
+    return _device_node(ent.fields, obj, ent.quoting)
+
+
+def _facts_node(fields, node):
+    facts = {}
+    for key, spec in fields.items():
+        if key not in node or spec.kind not in ('section', 'items') and (spec.fact is None or spec.write_only):
+            continue
+        value = node[key]
+        if spec.kind == 'section':
+            sub = _facts_node(spec.fields, value)
+            if spec.fact is None:
+                facts.update(sub)
+            else:
+                facts[spec.fact] = sub
+        elif spec.kind == 'items':
+            facts[spec.fact] = [_facts_node(spec.fields, item) for item in value]
+        else:
+            facts[spec.fact] = value
+    return facts
+
+
+def to_facts(entity_name, obj):
+    """Canonical values -> the collection's names. Write-only fields never appear."""
+    ent = entity(entity_name)
+    return _facts_node(ent.fields, obj)
+
+
+def iter_fields(entity_name):
+    """(dotted path, spec) for every scalar field of an entity, for docs and tests."""
+    ent = entity(entity_name)
+    stack = [('', ent.fields)]
+    while stack:
+        prefix, fields = stack.pop(0)
+        for key, spec in fields.items():
+            path = prefix + key
+            if spec.kind in ('section', 'items'):
+                stack.append((path + '.', spec.fields))
+            else:
+                yield path, spec

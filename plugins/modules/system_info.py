@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: system_info
+short_description: Read what an IP Office needs for subscription licensing
+version_added: 0.1.0
+description:
+  - Reads, through the IP Office Management API, each node's identity (type, software version, role in the solution),
+    LANs, DNS, time settings, subscription settings (customer ID, server address), IP routes, service users, rights
+    groups and licences, and returns them as structured data.
+  - A Server Edition Primary or an Application Server answers for every node of its solution; each node is read on its
+    own (C(ipaddress) query parameter) so that per-node lists such as IP routes are never mixed.
+  - Passwords are never returned: the device reads them back empty, and the module drops them.
+  - Which fields come from Avaya's guide and which are this collection's model is listed in the collection's
+    C(docs/object-model.md).
+author:
+  - ipoffice.subscription developers
+extends_documentation_fragment:
+  - ipoffice.subscription.connection
+  - ipoffice.subscription.attributes.INFO_MODULE
+  - ipoffice.subscription.attributes.ACTIONGROUP_API
+options:
+  gather_subset:
+    description:
+      - What to read besides the system itself. V(all) reads everything.
+      - Each subset costs one request per node.
+    type: list
+    elements: str
+    choices: [all, system, ip_routes, service_users, rights_groups, licenses]
+    default: [all]
+'''
+
+EXAMPLES = r'''
+- name: Read a Server Edition solution through its Primary
+  ipoffice.subscription.system_info:
+    host: 192.0.2.10
+    username: apiadmin
+    password: "{{ ipoffice_api_password }}"
+    ca_path: /etc/ipoffice/ca.pem
+  register: ipo
+
+- name: Show each node's role and subscription settings
+  ansible.builtin.debug:
+    msg: "{{ item.name }} ({{ item.role }}): {{ item.subscription }}"
+  loop: "{{ ipo.systems }}"
+  loop_control:
+    label: "{{ item.node_address }}"
+
+- name: Read only the IP routes of one IP500 V2 registered on an Application Server
+  ipoffice.subscription.system_info:
+    host: 192.0.2.20
+    node_address: 192.0.2.31
+    gather_subset: [ip_routes]
+    username: apiadmin
+    password: "{{ ipoffice_api_password }}"
+'''
+
+RETURN = r'''
+systems:
+  description: One entry per node that was read.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    node_address:
+      description: LAN1 address of the node; give it as O(node_address) to act on this node.
+      type: str
+      sample: 192.0.2.10
+    guid:
+      description: The System object's GUID.
+      type: str
+    name:
+      description: System name.
+      type: str
+    system_type:
+      description: C(IP500 V2), C(Server Edition Primary), C(Server Edition Secondary) or C(Server Edition Expansion).
+      type: str
+    platform:
+      description: C(ip500v2), C(server_edition), or C(unknown) for a type this collection does not know.
+      type: str
+    role:
+      description: C(node) for an IP500 V2; C(primary), C(secondary) or C(expansion) for Server Edition.
+      type: str
+    holds_subscription_link:
+      description:
+        - Whether this node has its own link to the subscription server (every IP500 V2; only the Server Edition
+          Primary). V(null) when the system type is unknown.
+      type: bool
+    software_version:
+      description: Major, minor and build, e.g. C(12.1 build 45).
+      type: str
+    lans:
+      description: LAN1 and LAN2 with their addresses and masks.
+      type: list
+      elements: dict
+    dns:
+      description: DNS server, backup server and domain (C(server), C(backup_server), C(domain)).
+      type: dict
+    time:
+      description: Time source, time server, time zone and local offset in minutes.
+      type: dict
+    subscription:
+      description: C(customer_id) and C(server_address).
+      type: dict
+    licence_server:
+      description: Licence server settings of the guide's C(PBXLicense).
+      type: dict
+    ip_routes:
+      description: IP route records (C(ip_address), C(ip_mask), C(gateway), C(destination), C(metric)).
+      type: list
+      elements: dict
+      returned: when gathered
+    service_users:
+      description: Service users with C(name), C(account_status) and C(rights_groups); never a password.
+      type: list
+      elements: dict
+      returned: when gathered
+    rights_groups:
+      description: Rights groups with C(name) and C(external_rights).
+      type: list
+      elements: dict
+      returned: when gathered
+    licenses:
+      description: Licences with C(status) as a number and C(status_name) as a word.
+      type: list
+      elements: dict
+      returned: when gathered
+api_stats:
+  description: Requests, logins, retries and re-logins this task made.
+  returned: always
+  type: dict
+  sample: {requests: 7, logins: 1, retries: 0, relogins: 0}
+'''
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, schema, topology
+
+SUBSETS = {
+    'ip_routes': 'IPRoute',
+    'service_users': 'ServiceUser',
+    'rights_groups': 'RightsGroup',
+    'licenses': 'License',
+}
+
+
+def describe_system(system):
+    facts = schema.to_facts('System', system)
+    lan1 = [lan for lan in facts.get('lans', []) if lan.get('name') == 'LAN1']
+    facts['node_address'] = lan1[0].get('ip_address') if lan1 else None
+    facts.update(topology.describe(facts.get('system_type')))
+    facts['software_version'] = '%s.%s build %s' % (facts.get('major_version'), facts.get('minor_version'),
+                                                   facts.get('build_version'))
+    return facts
+
+
+def gather(client, subsets, node_address=None):
+    systems = [describe_system(obj) for obj in client.get('System', node_address=node_address)]
+    for facts in systems:
+        # With several nodes, read each on its own so per-node lists never mix.
+        target = node_address or (facts['node_address'] if len(systems) > 1 else None)
+        for subset, entity_name in SUBSETS.items():
+            if subset not in subsets:
+                continue
+            items = [schema.to_facts(entity_name, obj) for obj in client.get(entity_name, node_address=target)]
+            if entity_name == 'License':
+                for item in items:
+                    item['status_name'] = schema.LICENSE_STATUS.get(item.get('status'), 'unknown')
+            facts[subset] = items
+    return systems
+
+
+def main():
+    module = module_base.build_module(
+        argument_spec=dict(gather_subset=dict(type='list', elements='str', default=['all'],
+                                              choices=['all', 'system'] + sorted(SUBSETS))),
+        supports_check_mode=True,
+    )
+    subsets = set(module.params['gather_subset'])
+    if 'all' in subsets:
+        subsets = set(SUBSETS)
+    module_base.run(module, lambda client: dict(changed=False, systems=gather(client, subsets)))
+
+
+if __name__ == '__main__':
+    main()
