@@ -26,13 +26,11 @@ options: {}
 attributes:
   check_mode:
     support: full
-    details:
-      - This module only reads; it runs the same in check mode.
+    details: This module only reads; it runs the same in check mode.
     description: Can run in check mode and return the changed status it predicts without changing the IP Office.
   diff_mode:
     support: N/A
-    details:
-      - This module only reads.
+    details: This module only reads.
     description: Returns what changed, or would change in check mode, as C(before) and C(after).
   idempotent:
     support: full

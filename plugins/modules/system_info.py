@@ -16,11 +16,11 @@ description:
     groups and licences, and returns them as structured data.
   - A Server Edition Primary or an Application Server answers for every node of its solution; each node is read on its
     own (C(ipaddress) query parameter) so that per-node lists such as IP routes are never mixed.
-  - Passwords are never returned: the device reads them back empty, and the module drops them.
+  - Passwords are never returned. The device reads them back empty, and the module drops them.
   - Which fields come from Avaya's guide and which are this collection's model is listed in the collection's
     C(docs/object-model.md).
 author:
-  - ipoffice.subscription developers
+  - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.connection
   - ipoffice.subscription.attributes.INFO_MODULE
@@ -135,7 +135,11 @@ api_stats:
   description: Requests, logins, retries and re-logins this task made.
   returned: always
   type: dict
-  sample: {requests: 7, logins: 1, retries: 0, relogins: 0}
+  sample:
+    requests: 7
+    logins: 1
+    retries: 0
+    relogins: 0
 '''
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, schema, topology
@@ -153,8 +157,8 @@ def describe_system(system):
     lan1 = [lan for lan in facts.get('lans', []) if lan.get('name') == 'LAN1']
     facts['node_address'] = lan1[0].get('ip_address') if lan1 else None
     facts.update(topology.describe(facts.get('system_type')))
-    facts['software_version'] = '%s.%s build %s' % (facts.get('major_version'), facts.get('minor_version'),
-                                                   facts.get('build_version'))
+    facts['software_version'] = '%s.%s build %s' % (
+        facts.get('major_version'), facts.get('minor_version'), facts.get('build_version'))
     return facts
 
 

@@ -62,13 +62,13 @@ def make(answers, retries=2):
 
 
 def test_login_cookie_is_sent_on_later_calls():
-    c, script, _ = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
     assert c.get('IPRoute') == [{'@GUID': 'A', 'Metric': 0}]
     assert script.calls == [('GET', 'authenticate', True, {}), ('GET', 'iproutes', False, {'JSESSIONID': 'abc'})]
 
 
 def test_session_timeout_relogs_once_and_retries_once():
-    c, script, _ = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461),
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461),
                          (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
     assert c.get('IPRoute')
     assert [call[:2] for call in script.calls] == [('GET', 'authenticate'), ('GET', 'iproutes'),
@@ -77,14 +77,14 @@ def test_session_timeout_relogs_once_and_retries_once():
 
 
 def test_http_461_is_the_same_as_smaerror_461():
-    c, script, _ = make([(200, LOGIN_HEADERS, OK_LOGIN), (461, _headers(), TIMEOUT_461),
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (461, _headers(), TIMEOUT_461),
                          (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
     assert c.get('IPRoute')
     assert len(script.calls) == 4
 
 
 def test_a_second_session_timeout_is_an_error_not_a_loop():
-    c, script, _ = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461),
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461),
                          (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461)])
     with pytest.raises(api.IPOfficeError, match='expired again'):
         c.get('IPRoute')
@@ -145,7 +145,7 @@ def test_timeout_message_names_host_port_and_seconds():
 
 
 def test_non_envelope_answer_quotes_status_and_body():
-    c, script, _ = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), b'<html>Tomcat error page</html>')])
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), b'<html>Tomcat error page</html>')])
     with pytest.raises(api.IPOfficeError) as err:
         c.get('IPRoute')
     assert 'HTTP 200' in str(err.value) and 'Tomcat error page' in str(err.value)
@@ -154,7 +154,7 @@ def test_non_envelope_answer_quotes_status_and_body():
 def test_status_zero_raises_api_error_with_the_nodes():
     body = (b'{"response":{"@status":"0","data":{"ws_object":{"@error_node":"true","IPROUTE":{"error":'
             b'{"error_code":"15","error_desc":"GUID missing in body","errorLocation":"ip"}}}}}}')
-    c, script, _ = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), body)])
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), body)])
     with pytest.raises(api.ApiError) as err:
         c.call('PUT', 'iproutes', objects=[('IPRoute', {})])
     assert err.value.errors[0].code == '15'
@@ -162,7 +162,7 @@ def test_status_zero_raises_api_error_with_the_nodes():
 
 
 def test_logout_is_best_effort_and_accepts_405():
-    c, script, _ = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES), (405, _headers(Allow='GET'), b'')])
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES), (405, _headers(Allow='GET'), b'')])
     with c:
         c.get('IPRoute')
     assert script.calls[-1][:2] == ('DELETE', 'authenticate')
