@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""System tests: the real modules through ansible-playbook against the lab over
+real sockets. They must run in a network namespace of their own (scripts/test
+does that), so a default that names a public service fails at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+import pytest
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+LABCTL = os.path.join(REPO, 'tests', 'lab', 'labctl.py')
+CONTROL = 'http://127.0.0.1:7099'
+# Lab-only credentials from tests/lab/topology.yml.
+API_USER = 'apiadmin'
+API_PASSWORD = 'Lab-Api-Passw0rd'
+SE_PRIMARY = '127.0.30.1'
+SCN_APP_SERVER = '127.0.20.1'
+SINGLE_APP_SERVER = '127.0.10.1'
+
+
+def _routes_leave_loopback():
+    """True if this network namespace has any IPv4 route (other than loopback's own)."""
+    with open('/proc/net/route') as handle:
+        rows = handle.read().splitlines()[1:]
+    return [row.split()[0] for row in rows if row.split() and row.split()[0] != 'lo']
+
+
+def pytest_sessionstart(session):
+    routed = _routes_leave_loopback()
+    if routed and os.environ.get('IPOFFICE_ALLOW_HOST_NETWORK') != '1':
+        pytest.exit('refusing to run the lab with routes off this machine (%s): run through scripts/test, which '
+                    'uses a network namespace with only loopback up' % ', '.join(sorted(set(routed))), returncode=3)
+    # The collection under test, for tests that use the client directly.
+    tree = os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep)[0]
+    if tree and tree not in sys.path:
+        sys.path.insert(0, tree)
+
+
+class Lab(object):
+    def __init__(self, state):
+        self.state = state
+        self.ca_path = os.path.join(state, 'ca.pem')
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(CONTROL + path, data=data, method=method, headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            payload = resp.read()
+        return json.loads(payload) if payload else None
+
+    def reset(self):
+        self.control('POST', '/lab/reset')
+
+    def requests(self, since=0):
+        return self.control('GET', '/lab/requests?since=%d' % since)
+
+    def last_seq(self):
+        entries = self.requests()
+        return entries[-1]['seq'] if entries else 0
+
+    def faults(self, listener, **switches):
+        self.control('POST', '/lab/listeners/%s/faults' % listener, switches)
+
+    def system(self, name):
+        return self.control('GET', '/lab/systems/%s' % name)
+
+
+@pytest.fixture(scope='session')
+def lab():
+    state = os.environ.get('IPOFFICE_LAB_STATE') or tempfile.mkdtemp(prefix='ipo-lab-')
+    subprocess.run([sys.executable, LABCTL, 'stop', '--state', state], check=False, capture_output=True)
+    started = subprocess.run([sys.executable, LABCTL, 'start', '--state', state, '--fresh'],
+                             capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        pytest.fail('the lab did not start:\n%s\n%s' % (started.stdout, started.stderr))
+    try:
+        yield Lab(state)
+    finally:
+        subprocess.run([sys.executable, LABCTL, 'stop', '--state', state], check=False, capture_output=True)
+
+
+@pytest.fixture
+def fresh_lab(lab):
+    lab.reset()
+    return lab
+
+
+class PlaybookRun(object):
+    def __init__(self, proc, results):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.results = results
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_playbook(lab, tmp_path):
+    """Run tasks through ansible-playbook on localhost; each registered result
+    named in `capture` is written to a JSON file and returned."""
+
+    def run(tasks, capture=(), extra_args=(), env=None, module_defaults=None, play_vars=None):
+        results_dir = tmp_path / 'results'
+        results_dir.mkdir(exist_ok=True)
+        dump = [{'name': 'Save %s' % name, 'ansible.builtin.copy': {
+            'content': '{{ %s | to_json }}' % name, 'dest': str(results_dir / ('%s.json' % name)), 'mode': '0600'},
+            'check_mode': False}  # the result must be saved in check mode too
+            for name in capture]
+        play = {'name': 'system test', 'hosts': 'localhost', 'gather_facts': False,
+                'vars': dict({'ansible_python_interpreter': '{{ ansible_playbook_python }}'}, **(play_vars or {})),
+                'tasks': list(tasks) + dump}
+        if module_defaults:
+            play['module_defaults'] = module_defaults
+        playbook = tmp_path / 'play.yml'
+        playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+        run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
+                       ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+        run_env.update(env or {})
+        proc = subprocess.run(['ansible-playbook', '-i', 'localhost,', '-c', 'local', str(playbook)] + list(extra_args),
+                              capture_output=True, text=True, env=run_env, timeout=600, check=False)
+        results = {}
+        for name in capture:
+            path = results_dir / ('%s.json' % name)
+            if path.exists():
+                results[name] = json.loads(path.read_text())
+        return PlaybookRun(proc, results)
+
+    return run
+
+
+def connection(lab, host, **extra):
+    """Module arguments for one lab API endpoint, verifying TLS against the lab CA."""
+    args = dict(host=host, username=API_USER, password=API_PASSWORD, ca_path=lab.ca_path, timeout=10)
+    args.update(extra)
+    return args
