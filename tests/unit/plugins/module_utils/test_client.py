@@ -69,7 +69,7 @@ def test_login_cookie_is_sent_on_later_calls():
 
 def test_session_timeout_relogs_once_and_retries_once():
     c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461),
-                         (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
+                                    (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
     assert c.get('IPRoute')
     assert [call[:2] for call in script.calls] == [('GET', 'authenticate'), ('GET', 'iproutes'),
                                                    ('GET', 'authenticate'), ('GET', 'iproutes')]
@@ -78,14 +78,14 @@ def test_session_timeout_relogs_once_and_retries_once():
 
 def test_http_461_is_the_same_as_smaerror_461():
     c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (461, _headers(), TIMEOUT_461),
-                         (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
+                                    (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), ROUTES)])
     assert c.get('IPRoute')
     assert len(script.calls) == 4
 
 
 def test_a_second_session_timeout_is_an_error_not_a_loop():
     c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461),
-                         (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461)])
+                                    (200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461)])
     with pytest.raises(api.IPOfficeError, match='expired again'):
         c.get('IPRoute')
     assert len(script.calls) == 4

@@ -1,0 +1,203 @@
+"""The control API: plain HTTP on loopback, JSON in and out, for tests to steer and inspect the lab.
+
+Routes are listed in README.md. Nothing here ever returns a password: stored
+secrets show as "***" (set) or "" (empty).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from .api import LAB_KEY
+from .topology import TopologyError, check_quirks, check_semantics
+
+NUMERIC_FAULTS = {'drop_count': int, 'http_500_count': int, 'http_503_count': int, 'refuse_login_count': int,
+                  'retry_after': int, 'delay_seconds': float}
+
+
+class BadRequest(Exception):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+def answer(data, status=200):
+    return web.json_response(data, status=status, dumps=lambda value: json.dumps(value, indent=1))
+
+
+async def body(request):
+    text = await request.text()
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise BadRequest('body is not valid JSON')
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BadRequest('body must be a JSON object')
+    return data
+
+
+@web.middleware
+async def errors(request, handler):
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return answer({'ok': False, 'error': str(exc)}, 400)
+    except NotFound as exc:
+        return answer({'ok': False, 'error': 'not found: %s' % exc}, 404)
+
+
+async def health(request):
+    return answer({'ok': True})
+
+
+async def requests(request):
+    try:
+        since = int(request.query.get('since', '0'))
+    except ValueError:
+        raise BadRequest('since must be an integer')
+    return answer(request.app[LAB_KEY].log.since(since))
+
+
+async def clear_requests(request):
+    lab = request.app[LAB_KEY]
+    lab.log.clear()
+    return answer({'ok': True, 'last_seq': lab.log.seq})
+
+
+async def systems(request):
+    lab = request.app[LAB_KEY]
+    return answer([{
+        'name': state.name,
+        'type': state.spec.system_type,
+        'deployment': state.spec.deployment,
+        'listen': lab.listen_address(state),
+        'lan1': state.address,
+        'registered': state.registered,
+    } for state in lab.systems.values()])
+
+
+def system_state(lab, name):
+    if name not in lab.systems:
+        raise NotFound(name)
+    return lab.systems[name]
+
+
+async def system(request):
+    lab = request.app[LAB_KEY]
+    state = system_state(lab, request.match_info['name'])
+    data = state.public()
+    data['locked_accounts'] = lab.lockouts.listing(state.name)
+    return answer(data)
+
+
+async def semantics(request):
+    lab = request.app[LAB_KEY]
+    state = system_state(lab, request.match_info['name'])
+    try:
+        state.semantics.update(check_semantics(await body(request), 'semantics'))
+    except TopologyError as exc:
+        raise BadRequest(str(exc))
+    return answer({'ok': True, 'semantics': state.semantics})
+
+
+async def listeners(request):
+    lab = request.app[LAB_KEY]
+    return answer([listener.describe(lab) for listener in lab.listeners.values()])
+
+
+async def faults(request):
+    """Set fault switches and quirks on one listener, or on every listener with the address "all"."""
+    lab = request.app[LAB_KEY]
+    address = request.match_info['address']
+    if address == 'all':
+        chosen = list(lab.listeners.values())
+    elif address in lab.listeners:
+        chosen = [lab.listeners[address]]
+    else:
+        raise NotFound(address)
+    data = dict(await body(request))
+    expire = data.pop('expire_sessions', False)
+    numbers = {}
+    for key in [key for key in data if key in NUMERIC_FAULTS]:
+        try:
+            numbers[key] = NUMERIC_FAULTS[key](data.pop(key))
+        except (TypeError, ValueError):
+            raise BadRequest('%s must be a number' % key)
+        if numbers[key] < 0:
+            raise BadRequest('%s must not be negative' % key)
+    try:
+        quirks = check_quirks(data, 'faults')
+    except TopologyError as exc:
+        raise BadRequest(str(exc))
+    expired = 0
+    for listener in chosen:
+        listener.faults.update(numbers)
+        listener.quirks.update(quirks)
+        if expire:
+            expired += lab.sessions.expire(listener.address)
+    result = [listener.describe(lab) for listener in chosen]
+    return answer({'ok': True, 'expired_sessions': expired, 'listeners': result})
+
+
+async def reset(request):
+    request.app[LAB_KEY].reset()
+    return answer({'ok': True})
+
+
+async def unlock(request):
+    """Unlock accounts: all, or those of one database ("database") and/or user ("user")."""
+    data = await body(request)
+    count = request.app[LAB_KEY].lockouts.unlock(data.get('database'), data.get('user'))
+    return answer({'ok': True, 'unlocked': count})
+
+
+async def settings(request):
+    lab = request.app[LAB_KEY]
+    data = await body(request)
+    changes = {}
+    for key, kind in (('session_idle_timeout', float), ('lockout_threshold', int), ('lockout_seconds', float)):
+        if key in data:
+            try:
+                changes[key] = kind(data[key])
+            except (TypeError, ValueError):
+                raise BadRequest('%s must be a number' % key)
+    unknown = set(data) - set(changes)
+    if unknown:
+        raise BadRequest('unknown settings: %s' % ', '.join(sorted(unknown)))
+    if 'session_idle_timeout' in changes:
+        lab.sessions.idle_timeout = changes['session_idle_timeout']
+    if 'lockout_threshold' in changes:
+        lab.lockouts.threshold = max(1, changes['lockout_threshold'])
+    if 'lockout_seconds' in changes:
+        lab.lockouts.seconds = changes['lockout_seconds']
+    return answer({'ok': True, 'settings': lab.settings()})
+
+
+async def get_settings(request):
+    return answer(request.app[LAB_KEY].settings())
+
+
+def make_app(lab):
+    app = web.Application(middlewares=[errors])
+    app[LAB_KEY] = lab
+    app.router.add_get('/lab/health', health)
+    app.router.add_get('/lab/requests', requests)
+    app.router.add_post('/lab/requests/clear', clear_requests)
+    app.router.add_get('/lab/systems', systems)
+    app.router.add_get('/lab/systems/{name}', system)
+    app.router.add_post('/lab/systems/{name}/semantics', semantics)
+    app.router.add_get('/lab/listeners', listeners)
+    app.router.add_post('/lab/listeners/{address}/faults', faults)
+    app.router.add_post('/lab/reset', reset)
+    app.router.add_post('/lab/accounts/unlock', unlock)
+    app.router.add_get('/lab/settings', get_settings)
+    app.router.add_post('/lab/settings', settings)
+    return app

@@ -1,0 +1,148 @@
+"""The lab as a whole: systems, listeners, sessions, lockouts, faults and the request log.
+
+Kept free of HTTP so the rules (which listener serves which nodes, which
+security database checks a login) are in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+
+from . import topology
+from .reqlog import RequestLog
+from .security import Lockouts, SecurityDB, Sessions
+from .state import SystemState, build_groups, build_users
+
+LOG = logging.getLogger('ipo_lab.lab')
+
+ROLE_APP_SERVER = 'application-server'
+ROLE_SE_PRIMARY = 'se-primary'
+ROLE_SE_NODE = 'se-node'
+
+# Fault switches: counters count down one per request; the others stay until changed.
+COUNTERS = ('drop_count', 'http_500_count', 'http_503_count', 'refuse_login_count')
+DEFAULT_FAULTS = {'drop_count': 0, 'http_500_count': 0, 'http_503_count': 0, 'refuse_login_count': 0, 'retry_after': 1, 'delay_seconds': 0}
+
+
+class Listener:
+    """One address:7070 the lab serves: an Application Server or a Server Edition server."""
+
+    def __init__(self, address, role, deployment, system=None):
+        self.address = address
+        self.role = role
+        self.deployment = deployment
+        self.system = system
+        self.quirks = {}
+        self.faults = {}
+        self.reset()
+
+    def reset(self):
+        self.quirks = dict(self.deployment.quirks)
+        self.faults = dict(DEFAULT_FAULTS)
+
+    def take(self, counter):
+        """Use up one count of a fault counter; True when the fault applies to this request."""
+        if self.faults[counter] > 0:
+            self.faults[counter] -= 1
+            return True
+        return False
+
+    def describe(self, lab):
+        return {
+            'address': self.address,
+            'role': self.role,
+            'deployment': self.deployment.name,
+            'database': lab.security_db(self).key,
+            'locked_accounts': lab.lockouts.listing(lab.security_db(self).key),
+            'systems': [system.name for system in lab.nodes(self)],
+            'quirks': dict(self.quirks),
+            'faults': dict(self.faults),
+        }
+
+
+class Lab:
+    def __init__(self, spec, state_dir, fresh=False):
+        self.spec = spec
+        self.state_dir = state_dir
+        self.systems_dir = os.path.join(state_dir, 'systems')
+        if fresh and os.path.isdir(self.systems_dir):
+            shutil.rmtree(self.systems_dir)
+        os.makedirs(self.systems_dir, exist_ok=True)
+        self.systems = dict((system.name, SystemState(system)) for system in spec.systems())
+        loaded = sum(1 for state in self.systems.values() if state.load(self.systems_dir))
+        LOG.info('%d systems, %d loaded from state files', len(self.systems), loaded)
+        self.deployment_systems = dict((deployment.name, [self.systems[system.name] for system in deployment.systems])
+                                       for deployment in spec.deployments)
+        self.deployments = dict((deployment.name, deployment) for deployment in spec.deployments)
+        self.shell_dbs = {}
+        self.listeners = {}
+        for deployment in spec.deployments:
+            if deployment.kind == topology.APP_SERVER:
+                self.listeners[deployment.address] = Listener(deployment.address, ROLE_APP_SERVER, deployment)
+                self.shell_dbs[deployment.address] = self._shell_db(deployment)
+            else:
+                for system in deployment.systems:
+                    role = ROLE_SE_PRIMARY if system.system_type == topology.SE_PRIMARY else ROLE_SE_NODE
+                    self.listeners[system.listen] = Listener(system.listen, role, deployment, self.systems[system.name])
+        self.sessions = Sessions(spec.session_idle_timeout)
+        self.lockouts = Lockouts(spec.lockout_threshold, spec.lockout_seconds)
+        self.log = RequestLog(os.path.join(state_dir, 'requests.jsonl'))
+
+    @staticmethod
+    def _shell_db(deployment):
+        key = 'shell@%s' % deployment.address
+        users = build_users(deployment.users, key)
+        groups = build_groups(deployment.groups, key)
+        return SecurityDB(key, lambda: users, lambda: groups)
+
+    def security_db(self, listener):
+        """The database that checks logins on this listener."""
+        if listener.role == ROLE_APP_SERVER:
+            return self.shell_dbs[listener.address]
+        return listener.system.security_db()
+
+    def nodes(self, listener):
+        """The systems a listener serves, in topology order (Primary first)."""
+        if listener.role == ROLE_APP_SERVER:
+            return [system for system in self.deployment_systems[listener.deployment.name] if system.registered]
+        if listener.role == ROLE_SE_PRIMARY:
+            return list(self.deployment_systems[listener.deployment.name])
+        return [listener.system]
+
+    def listen_address(self, system):
+        """Where a system's API is served: its own LAN1 (Server Edition) or its Application Server."""
+        return system.spec.listen or self.deployments[system.spec.deployment].address
+
+    def provisionable(self, listener):
+        """IP500 V2 systems an Application Server may register (registered or not)."""
+        return list(self.deployment_systems[listener.deployment.name])
+
+    def save(self, system):
+        system.save(self.systems_dir)
+
+    def settings(self):
+        return {
+            'session_idle_timeout': self.sessions.idle_timeout,
+            'lockout_threshold': self.lockouts.threshold,
+            'lockout_seconds': self.lockouts.seconds,
+        }
+
+    def reset(self):
+        """Everything back to the topology: configuration, faults, sessions, lockouts, request log."""
+        for system in self.systems.values():
+            system.reset()
+        # Removing the state files is the same as writing the defaults: a restart then starts fresh too.
+        for name in os.listdir(self.systems_dir):
+            if name.endswith('.json'):
+                os.unlink(os.path.join(self.systems_dir, name))
+        for listener in self.listeners.values():
+            listener.reset()
+        self.sessions.clear()
+        self.sessions.idle_timeout = self.spec.session_idle_timeout
+        self.lockouts.clear()
+        self.lockouts.threshold = self.spec.lockout_threshold
+        self.lockouts.seconds = self.spec.lockout_seconds
+        self.log.clear()
+        LOG.info('lab reset to the topology defaults')
