@@ -15,8 +15,8 @@ options:
       - Address or host name of the IP Office that serves the Management API.
       - For Server Edition, the Primary Server. For IP500 V2, the Application Server that hosts the API.
       - If not set, the value of the E(IPOFFICE_HOST) environment variable is used.
+      - Required, except for modules run with C(state=rendered) or C(state=parsed), which work without a connection.
     type: str
-    required: true
   port:
     description:
       - TCP port of the Management API.
@@ -27,15 +27,15 @@ options:
     description:
       - Service user in the rights group C(Management API Group) (rights C(Management API Read) and C(Management API Write)).
       - If not set, the value of the E(IPOFFICE_USERNAME) environment variable is used.
+      - Required whenever O(host) is.
     type: str
-    required: true
   password:
     description:
       - Password of O(username). It is never logged or returned.
       - A rejected password is not retried, because IP Office locks an account after repeated failures.
       - If not set, the value of the E(IPOFFICE_PASSWORD) environment variable is used.
+      - Required whenever O(host) is.
     type: str
-    required: true
   validate_certs:
     description:
       - Verify the TLS certificate of the API. Leave this on and give O(ca_path) for a private CA.

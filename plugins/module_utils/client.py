@@ -47,10 +47,10 @@ HEADERS = {
 
 # The one argument spec for connection options; modules add their own to it.
 CONNECTION_ARGUMENT_SPEC = dict(
-    host=dict(type='str', required=True, fallback=(env_fallback, ['IPOFFICE_HOST'])),
+    host=dict(type='str', fallback=(env_fallback, ['IPOFFICE_HOST'])),
     port=dict(type='int', default=7070, fallback=(env_fallback, ['IPOFFICE_PORT'])),
-    username=dict(type='str', required=True, fallback=(env_fallback, ['IPOFFICE_USERNAME'])),
-    password=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['IPOFFICE_PASSWORD'])),
+    username=dict(type='str', fallback=(env_fallback, ['IPOFFICE_USERNAME'])),
+    password=dict(type='str', no_log=True, fallback=(env_fallback, ['IPOFFICE_PASSWORD'])),
     validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['IPOFFICE_VALIDATE_CERTS'])),
     ca_path=dict(type='path', fallback=(env_fallback, ['IPOFFICE_CA_PATH'])),
     timeout=dict(type='int', default=30, fallback=(env_fallback, ['IPOFFICE_TIMEOUT'])),

@@ -17,12 +17,19 @@ from ansible_collections.ipoffice.subscription.plugins.module_utils import clien
 from ansible_collections.ipoffice.subscription.plugins.module_utils import validators
 
 
-def build_module(argument_spec=None, **kwargs):
+class ModuleInputError(api.IPOfficeError):
+    """The task cannot go on as asked (wrong node, input the device refutes)."""
+
+
+def build_module(argument_spec=None, needs_connection=None, **kwargs):
+    """needs_connection(params) -> bool: False for offline states (rendered, parsed)."""
     spec = api.connection_argument_spec()
     spec.update(argument_spec or {})
     module = AnsibleModule(argument_spec=spec, **kwargs)
     if not validators.HAS_NETADDR:
         module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
+    if needs_connection is not None and not needs_connection(module.params):
+        return module
     problems = api.check_connection_params(module.params)
     if problems:
         module.fail_json(msg='; '.join(problems))

@@ -21,8 +21,11 @@ GUID_KEY = '@GUID'
 class Field:
     """A scalar field: kind is 'str', 'int', 'bool' or 'list' ('|'-separated)."""
 
-    def __init__(self, kind='str', fact=None, writable=True, write_only=False, reboot=False, source='guide'):
+    def __init__(self, kind='str', fact=None, writable=True, write_only=False, reboot=False, source='guide',
+                 case_insensitive=False):
         self.kind = kind
+        # Host names: 'Time.Google.com' and 'time.google.com' are the same setting.
+        self.case_insensitive = case_insensitive
         self.fact = fact
         self.writable = writable
         self.write_only = write_only
@@ -61,9 +64,14 @@ class Entity:
     update: how the collection writes it: 'replace' sends the whole writable
     object (correct whether the device merges or replaces), 'merge' sends the
     GUID and the changed fields only (for releases known to merge).
+    clears_write_only: whether a replace on the device clears a write-only
+    field (a password) that the PUT leaves out; if so, a module must not
+    update such an object without being given that field.
     """
 
-    def __init__(self, name, resource, fields, methods, quoting, update='replace', source='guide', error_node=None):
+    def __init__(self, name, resource, fields, methods, quoting, update='replace', source='guide', error_node=None,
+                 clears_write_only=False):
+        self.clears_write_only = clears_write_only
         self.name = name
         self.resource = resource
         self.fields = fields
@@ -106,17 +114,17 @@ SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fie
     'DNS': Section({
         'DNSServerIPAddress': Field(fact='server', reboot=True, source='model'),
         'BackupDNSServerIPAddress': Field(fact='backup_server', reboot=True, source='model'),
-        'DNSDomain': Field(fact='domain', reboot=True, source='model'),
+        'DNSDomain': Field(fact='domain', reboot=True, source='model', case_insensitive=True),
     }, fact='dns', source='model'),
     'TimeSettings': Section({
         'TimeSettingConfigSource': Field(fact='source', source='model'),
-        'TimeServerAddress': Field(fact='server', source='model'),
+        'TimeServerAddress': Field(fact='server', source='model', case_insensitive=True),
         'TimeZone': Field(fact='time_zone', source='model'),
         'LocalTimeOffset': Field('int', fact='local_offset_minutes', source='model'),
     }, fact='time', source='model'),
     'Subscription': Section({
         'CustomerID': Field(fact='customer_id', source='model'),
-        'ServerAddress': Field(fact='server_address', source='model'),
+        'ServerAddress': Field(fact='server_address', source='model', case_insensitive=True),
     }, fact='subscription', source='model'),
 })
 
@@ -129,7 +137,9 @@ IP_ROUTE = Entity('IPRoute', 'iproutes', methods=('GET', 'POST', 'PUT', 'DELETE'
     'Metric': Field('int', fact='metric', source='model'),
 })
 
-SERVICE_USER = Entity('ServiceUser', 'serviceusers', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', fields={
+# A public client of the API warns that a user PUT clears what it leaves out: assume passwords too.
+SERVICE_USER = Entity('ServiceUser', 'serviceusers', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model',
+                      clears_write_only=True, fields={
     GUID_KEY: Field(fact='guid', writable=False, source='model'),
     'Name': Field(fact='name', source='model'),
     'Password': Field(write_only=True, source='model'),
@@ -342,3 +352,9 @@ def iter_fields(entity_name):
                 stack.append((path + '.', spec.fields))
             else:
                 yield path, spec
+
+
+def section_fact_paths(entity_name, section_key):
+    """{fact name: path} for the fields of one section, e.g. System DNS -> {'server': ('DNS', 'DNSServerIPAddress')}."""
+    section = entity(entity_name).fields[section_key]
+    return dict((spec.fact, (section_key, key)) for key, spec in section.fields.items() if spec.fact)
