@@ -20,6 +20,21 @@ attributes:
     description: A second run with the same arguments reports no change and writes nothing.
 '''
 
+    # Modules that change state and support every attribute fully.
+    CONFIG_MODULE = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Can run in check mode and return the changed status it predicts without changing the IP Office.
+  diff_mode:
+    support: full
+    description: Returns what changed, or would change in check mode, as C(before) and C(after).
+  idempotent:
+    support: full
+    description: A second run with the same arguments reports no change and writes nothing.
+'''
+
     # Modules that only read.
     INFO_MODULE = r'''
 options: {}

@@ -52,6 +52,8 @@ def comparable(spec, value):
     """Values that mean the same compare equal: list order where it does not matter, host name case."""
     if spec is not None and spec.kind == 'list':
         return sorted(value or [])
+    if spec is not None and getattr(spec, 'empty_equals', None) is not None and value in ('', None):
+        return spec.empty_equals
     if spec is not None and spec.kind == 'str' and getattr(spec, 'case_insensitive', False):
         return (value or '').lower()
     return value
@@ -79,8 +81,7 @@ def apply_changes(current, changes):
 def _write_only_paths(fields, prefix=()):
     for key, spec in fields.items():
         if spec.kind == 'section':
-            for path in _write_only_paths(spec.fields, prefix + (key,)):
-                yield path
+            yield from _write_only_paths(spec.fields, prefix + (key,))
         elif spec.kind != 'items' and spec.write_only:
             yield prefix + (key,)
 
@@ -135,11 +136,9 @@ def _leaves(fields, obj, prefix=()):
         spec = fields.get(key) if fields is not None else None
         path = prefix + (key,)
         if spec is not None and spec.kind == 'section':
-            for leaf in _leaves(spec.fields, value, path):
-                yield leaf
+            yield from _leaves(spec.fields, value, path)
         elif spec is None and isinstance(value, dict):
-            for leaf in _leaves(None, value, path):
-                yield leaf
+            yield from _leaves(None, value, path)
         else:
             yield path, spec, value
 

@@ -22,8 +22,10 @@ class Field:
     """A scalar field: kind is 'str', 'int', 'bool' or 'list' ('|'-separated)."""
 
     def __init__(self, kind='str', fact=None, writable=True, write_only=False, reboot=False, source='guide',
-                 case_insensitive=False):
+                 case_insensitive=False, empty_equals=None):
         self.kind = kind
+        # A value the device may show as "" for the same setting (a default route's 0.0.0.0).
+        self.empty_equals = empty_equals
         # Host names: 'Time.Google.com' and 'time.google.com' are the same setting.
         self.case_insensitive = case_insensitive
         self.fact = fact
@@ -130,8 +132,8 @@ SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fie
 
 IP_ROUTE = Entity('IPRoute', 'iproutes', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', fields={
     GUID_KEY: Field(fact='guid', writable=False, source='model'),
-    'IPAddress': Field(fact='ip_address', source='model'),
-    'IPMask': Field(fact='ip_mask', source='model'),
+    'IPAddress': Field(fact='ip_address', source='model', empty_equals='0.0.0.0'),
+    'IPMask': Field(fact='ip_mask', source='model', empty_equals='0.0.0.0'),
     'GatewayIPAddress': Field(fact='gateway', source='model'),
     'Destination': Field(fact='destination', source='model'),
     'Metric': Field('int', fact='metric', source='model'),

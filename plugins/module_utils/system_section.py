@@ -28,7 +28,8 @@ def build_module(argument_spec):
 
 
 def _empty(spec):
-    return None if spec.kind == 'int' else ''
+    # What the device holds for a cleared field: "" for text, 0 for a number (as a replace-style PUT leaves it).
+    return 0 if spec.kind == 'int' else ''
 
 
 def choose_node(systems, node_address):
@@ -57,11 +58,15 @@ class SectionTask(object):
     defaults_if_empty: {fact: value} applied when the task does not set the
     fact and the device holds nothing for it (8.8.8.8 when the customer has no
     DNS server), and by state=replaced.
+    empty_values: {fact: values} the device uses to mean "nothing set" besides
+    '' (TimeSettings source 'None'), for defaults_if_empty.
     check_node: optional callable(system facts) -> message to refuse the node.
     refuse_reboot: fail, before writing, if the change would need a reboot.
     """
 
-    def __init__(self, module, section, wanted, defaults_if_empty=None, check_node=None, refuse_reboot=False):
+    def __init__(self, module, section, wanted, defaults_if_empty=None, check_node=None, refuse_reboot=False,
+                 empty_values=None):
+        self.empty_values = empty_values or {}
         self.refuse_reboot = refuse_reboot
         self.module = module
         self.section = section
@@ -88,7 +93,8 @@ class SectionTask(object):
         for fact, path in self.paths.items():
             if fact in self.wanted:
                 result[path] = self.wanted[fact]
-            elif fact in self.defaults and (state == 'replaced' or resource.get_path(current, path) in ('', None)):
+            elif fact in self.defaults and (state == 'replaced' or resource.get_path(current, path) in
+                                            ('', None) + tuple(self.empty_values.get(fact, ()))):
                 result[path] = self.defaults[fact]
             elif state == 'replaced':
                 result[path] = _empty(resource.field_at('System', path))
@@ -160,6 +166,6 @@ class SectionTask(object):
         if 'diff' in result:
             result['diff']['after'] = result['after']
         if result['reboot_required']:
-            self.module.warn('%s needs a reboot before the change takes effect (DNS changes are not mergeable); '
+            self.module.warn('%s needs a reboot before the change takes effect (the change is not mergeable); '
                              'the module does not reboot the system' % result['node_address'])
         return result

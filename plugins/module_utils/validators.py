@@ -19,7 +19,7 @@ except ImportError as _exc:  # reported by the module through missing_required_l
     HAS_NETADDR = False
     NETADDR_IMPORT_ERROR = _exc
 
-_HOST_LABEL = re.compile(r'^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$')
+_HOST_LABEL = re.compile(r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)')
 
 
 def is_ipv4_address(value):
@@ -53,7 +53,7 @@ def is_hostname(value):
     labels = name.split('.')
     if all(label.isdigit() for label in labels):
         return False  # all-numeric: a malformed address, not a name
-    return all(_HOST_LABEL.match(label) for label in labels)
+    return all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def check_host(option, value):
@@ -100,3 +100,105 @@ def check_ipv4(option, value):
     if is_ipv4_address(value):
         return None
     return '%s must be an IPv4 address in dotted-quad form: got %r' % (option, value)
+
+
+def netmask_to_dotted(value):
+    """A contiguous IPv4 mask in dotted or prefix-length form -> dotted quad, or None if it is not one."""
+    text = str(value).strip().lstrip('/')
+    if text.isdigit() and 0 <= int(text) <= 32:
+        return str(netaddr.IPNetwork('0.0.0.0/%s' % text).netmask)
+    if not is_ipv4_address(text):
+        return None
+    try:
+        prefix = netaddr.IPAddress(text).netmask_bits()
+    except (netaddr.AddrFormatError, ValueError):
+        return None
+    if str(netaddr.IPNetwork('0.0.0.0/%d' % prefix).netmask) != text:
+        return None  # netmask_bits() accepts non-contiguous masks; a round trip does not
+    return text
+
+
+def check_netmask(option, value):
+    if netmask_to_dotted(value) is None:
+        return '%s must be a contiguous IPv4 mask such as 255.255.255.0 or a prefix length such as 24: got %r' % (option, value)
+    return None
+
+
+def address_in_subnet(address, lan_address, lan_mask):
+    """Whether address lies in the subnet of lan_address/lan_mask (all dotted quads)."""
+    return netaddr.IPAddress(address) in netaddr.IPNetwork('%s/%s' % (lan_address, lan_mask))
+
+
+def _looks_like_url(value):
+    return '://' in value or '/' in value or '?' in value or '#' in value or '@' in value
+
+
+def _has_space(value):
+    return any(c.isspace() for c in value)
+
+
+def check_host_or_ipv4(option, value):
+    """A host name or a dotted-quad IPv4 address (a time server): never a URL, a path or a port."""
+    if not isinstance(value, str) or value.strip() == '':
+        return '%s must be a host name or an IPv4 address: got %r' % (option, value)
+    if _looks_like_url(value):
+        return '%s must be a host name or an IPv4 address, not a URL or a path: got %r' % (option, value)
+    if ':' in value:
+        return '%s must be a host name or an IPv4 address, without a port: got %r' % (option, value)
+    if not _has_space(value) and (is_ipv4_address(value) or is_hostname(value)):
+        return None
+    return '%s must be a host name or an IPv4 address: got %r' % (option, value)
+
+
+def check_server_name(option, value, example='admin.uk1.avaya-sub.com'):
+    """A DNS host name only (a server reached through DNS): no URL, path, port or IP address."""
+    if not isinstance(value, str) or value.strip() == '':
+        return '%s must be a host name such as %s: got %r' % (option, example, value)
+    if _looks_like_url(value):
+        return '%s must be a host name such as %s, not a URL or a path: got %r' % (option, example, value)
+    if is_ip_address(value) or is_ip_address(value.strip('[]')):
+        return ('%s must be a host name such as %s, not an IP address (the system finds the server through DNS): '
+                'got %r' % (option, example, value))
+    if ':' in value:
+        return '%s must be a host name such as %s, without a port: got %r' % (option, example, value)
+    if _has_space(value) or not is_hostname(value) or '.' not in value.rstrip('.'):
+        return '%s must be a host name such as %s: got %r' % (option, example, value)
+    return None
+
+
+def time_zone_names():
+    """The IANA time zone names this Python knows (system database, else the tzdata package)."""
+    try:
+        import zoneinfo
+    except ImportError:
+        return set()
+    return zoneinfo.available_timezones()
+
+
+def check_time_zone(option, value, names=None):
+    """An IANA time zone name such as Europe/London, exactly as the database spells it."""
+    names = time_zone_names() if names is None else names
+    if not names:
+        return ('%s cannot be checked: this Python has no IANA time zone database (install the tzdata package): '
+                'got %r' % (option, value))
+    if isinstance(value, str) and value in names:
+        return None
+    return '%s must be an IANA time zone name such as Europe/London: got %r' % (option, value)
+
+
+def check_range(option, value, minimum, maximum, unit=''):
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        return '%s must be %s to %s%s: got %r' % (option, minimum, maximum, unit, value)
+    return None
+
+
+_CUSTOMER_ID = re.compile(r'[A-Za-z0-9][A-Za-z0-9-]{0,31}')
+
+
+def check_customer_id(option, value):
+    """This collection's model of a customer ID (not Avaya's rule): 1 to 32 letters, digits and hyphens,
+    starting with a letter or a digit."""
+    if isinstance(value, str) and _CUSTOMER_ID.fullmatch(value):
+        return None
+    return ('%s must be 1 to 32 letters, digits and hyphens, starting with a letter or a digit: got %r'
+            % (option, value))

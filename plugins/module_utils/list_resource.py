@@ -1,0 +1,318 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Modules that manage a list of objects on a node (IP routes, service users)
+share the states and the write discipline: plan every operation from one read,
+refuse the whole plan before any write if any step is unsafe, write, read the
+list again, and verify that the planned objects changed as intended and every
+other object stayed exactly as it was."""
+
+from __future__ import annotations
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, module_base, resource, schema
+from ansible_collections.ipoffice.subscription.plugins.module_utils import system_section
+
+STATES = ['merged', 'replaced', 'overridden', 'deleted', 'gathered', 'rendered', 'parsed']
+WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
+WRITE_ONLY_MASK = '<write-only: given in the module options, never shown>'
+
+
+def build_module(argument_spec, **kwargs):
+    spec = dict(argument_spec, state=dict(type='str', default='merged', choices=STATES),
+                running_config=dict(type='str'))
+    return module_base.build_module(
+        argument_spec=spec, supports_check_mode=True,
+        required_if=[('state', 'parsed', ['running_config'])],
+        needs_connection=lambda params: params['state'] not in system_section.OFFLINE_STATES, **kwargs)
+
+
+def top_level_fact_paths(entity_name):
+    return dict((spec.fact, (key,)) for key, spec in schema.entity(entity_name).fields.items()
+                if getattr(spec, 'fact', None) and spec.writable)
+
+
+def _no_write_only(item, existing):
+    return {}
+
+
+def _unprotected(obj):
+    return None
+
+
+def _no_checks(system, current, config):
+    return []
+
+
+class ItemSpec(object):
+    """What a list module tells the engine about its items.
+
+    entity: schema entity name.
+    identity(canonical object) -> hashable key; items with the same key are the same item.
+    wanted(item options) -> {path: value}: what the task sets on an item (write-only fields excluded).
+    create: {path: value} a new item starts from.
+    reset: {path: value} a replaced/overridden item gets for the fields the task leaves out.
+    write_only(item options, existing canonical or None) -> {path: value} of write-only fields to send.
+    protect(canonical) -> reason or None: an item that overridden/deleted must never remove.
+    check(system, current items, config) -> [problem]: checks that need the node's data, before any write.
+    check_reads_node: True if check also needs to read other resources of the node; it is then called as
+        check(system, current, config, client=client, target=node address or None) and may only GET.
+    """
+
+    def __init__(self, entity, identity, wanted, create=None, reset=None, write_only=_no_write_only,
+                 protect=_unprotected, check=_no_checks, check_reads_node=False):
+        self.ENTITY = entity
+        self.identity = identity
+        self.wanted = wanted
+        self.CREATE = create or {}
+        self.RESET = reset or {}
+        self.write_only = write_only
+        self.protect = protect
+        self.check = check
+        self.check_reads_node = check_reads_node
+
+
+class Operation(object):
+    def __init__(self, method, key, current=None, changes=None):
+        self.method = method  # POST, PUT or DELETE
+        self.key = key
+        self.current = current
+        self.changes = changes or {}
+
+    def describe(self):
+        changed = sorted('.'.join(path) for path in self.changes)
+        return dict(method=self.method, item=self.key, fields=changed)
+
+
+class ListTask(object):
+    """One run of a list module, driven by an ItemSpec."""
+
+    def __init__(self, module, spec, config):
+        self.module = module
+        self.spec = spec
+        self.entity = spec.ENTITY
+        self.config = config or []
+
+    # -- offline states ----------------------------------------------------
+
+    def run(self):
+        state = self.module.params['state']
+        if state == 'rendered':
+            self.module.exit_json(changed=False, rendered=self.render())
+        if state == 'parsed':
+            self.module.exit_json(changed=False, parsed=self.parse(self.module.params['running_config']))
+        module_base.run(self.module, self.apply if state in WRITE_STATES else self.gather)
+
+    def facts(self, obj):
+        return schema.to_facts(self.entity, obj)
+
+    def render(self):
+        """POST bodies for the configured items; write-only values masked."""
+        objects = []
+        for item in self.config:
+            obj = {}
+            for path, value in {**self.spec.CREATE, **self.spec.wanted(item)}.items():
+                resource.set_path(obj, path, value)
+            for path in self.spec.write_only(item, None):
+                resource.set_path(obj, path, WRITE_ONLY_MASK)
+            objects.append({self.entity: schema.to_device(self.entity, obj)})
+        if not objects:
+            return {'data': {'ws_object': ''}}
+        return {'data': {'ws_object': objects[0] if len(objects) == 1 else objects}}
+
+    def parse(self, text):
+        try:
+            return [self.facts(obj) for obj in envelope.decode(text.encode('utf-8')).entities(self.entity)]
+        except envelope.EnvelopeError as exc:
+            self.module.fail_json(msg='running_config is not a saved Management API answer: %s' % exc)
+        except schema.SchemaValueError as exc:
+            self.module.fail_json(msg='running_config holds a value of the wrong type: %s' % exc)
+
+    # -- connected states --------------------------------------------------
+
+    def _node(self, client):
+        system, target = system_section.choose_node(client.get('System'), self.module.params['node_address'])
+        return system, target
+
+    def gather(self, client):
+        system, target = self._node(client)
+        items = client.get(self.entity, node_address=target)
+        return dict(changed=False, gathered=[self.facts(obj) for obj in items],
+                    node_address=target or system_section.lan1_address(system))
+
+    def plan(self, current):
+        """Operations for the state, from one read. Raises ModuleInputError if any is unsafe."""
+        state = self.module.params['state']
+        by_key = {}
+        for obj in current:
+            by_key.setdefault(self.spec.identity(obj), []).append(obj)
+        ops, wanted_keys, problems = [], set(), []
+        for item in self.config:
+            key = self.spec.identity(self.item_object(item))
+            wanted_keys.add(key)
+            existing = by_key.get(key, [])
+            if state == 'deleted':
+                ops.extend(Operation('DELETE', key, current=obj) for obj in existing)
+                continue
+            if len(existing) > 1:
+                problems.append('%s %s exists %d times on the node; remove the duplicates first'
+                                % (self.entity, self._label(key), len(existing)))
+                continue
+            wanted = self.spec.wanted(item)
+            if state in ('replaced', 'overridden'):
+                wanted = {**self.spec.RESET, **wanted}
+            if not existing:
+                changes = {**self.spec.CREATE, **wanted}
+                changes.update(self.spec.write_only(item, None))
+                ops.append(Operation('POST', key, changes=changes))
+                continue
+            obj = existing[0]
+            changes = resource.changes_needed(self.entity, obj, wanted)
+            if changes:
+                changes.update(self.spec.write_only(item, obj))
+            elif self.spec.write_only(item, obj):
+                changes = self.spec.write_only(item, obj)
+            if changes:
+                risk = resource.write_only_at_risk(self.entity, changes)
+                if risk:
+                    problems.append('%s %s: changing %s needs the whole object written back, which would clear its %s; '
+                                    'give the %s to set it as well' % (
+                                        self.entity, self._label(key), ', '.join(sorted('.'.join(p) for p in changes)),
+                                        ', '.join(risk), ', '.join(r.lower() for r in risk)))
+                    continue
+                ops.append(Operation('PUT', key, current=obj, changes=changes))
+        if state == 'overridden':
+            for key, objs in sorted(by_key.items(), key=lambda kv: repr(kv[0])):
+                if key in wanted_keys:
+                    continue
+                for obj in objs:
+                    ops.append(Operation('DELETE', key, current=obj))
+        for op in ops:
+            if op.method == 'DELETE':
+                reason = self.spec.protect(op.current)
+                if reason:
+                    problems.append('%s %s cannot be removed: %s' % (self.entity, self._label(op.key), reason))
+        if problems:
+            raise module_base.ModuleInputError('nothing was changed: ' + '; '.join(problems))
+        return ops
+
+    def item_object(self, item):
+        """A configured item as a canonical object, so identity() reads it like a device object."""
+        obj = {}
+        for path, value in {**self.spec.CREATE, **self.spec.wanted(item)}.items():
+            resource.set_path(obj, path, value)
+        return obj
+
+    def _label(self, key):
+        return '/'.join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+
+    def apply(self, client):
+        system, target = self._node(client)
+        node = target or system_section.lan1_address(system)
+        current = client.get(self.entity, node_address=target)
+        if self.spec.check_reads_node:
+            problems = self.spec.check(system, current, self.config, client=client, target=target)
+        else:
+            problems = self.spec.check(system, current, self.config)
+        if problems:
+            raise module_base.ModuleInputError('; '.join(problems))
+        ops = self.plan(current)
+        before = [self.facts(obj) for obj in current]
+        affected_before = sorted((self.facts(op.current) for op in ops if op.current), key=repr)
+        predicted = self._predict(current, ops)
+        result = dict(changed=bool(ops), node_address=node, operations=[op.describe() for op in ops],
+                      before=before, after=[self.facts(obj) for obj in predicted])
+        if self.module._diff:
+            result['diff'] = dict(before=affected_before, after=self._affected_after(predicted, ops))
+        if not ops or self.module.check_mode:
+            return result
+        created = {}
+        for op in ops:
+            if op.method == 'POST':
+                obj = {}
+                for path, value in op.changes.items():
+                    resource.set_path(obj, path, value)
+                answer = client.call('POST', self.entity_resource, node_address=target,
+                                     objects=[(self.entity, schema.to_device(self.entity, obj))])
+                guids = [o.get(schema.GUID_KEY) for name, o in answer.objects if name == self.entity]
+                created[op.key] = guids[0] if guids else None
+            elif op.method == 'PUT':
+                payload = resource.build_payload(self.entity, op.current, op.changes)
+                client.call('PUT', self.entity_resource, node_address=target, objects=[(self.entity, payload)])
+            else:
+                client.call('DELETE', self.entity_resource, node_address=target, guid=op.current.get(schema.GUID_KEY))
+        after = client.get(self.entity, node_address=target)
+        problems = self.verify(current, after, ops)
+        if problems:
+            raise module_base.ModuleInputError('the writes to %s were not applied as intended: %s' % (node, '; '.join(problems)))
+        result['after'] = [self.facts(obj) for obj in after]
+        if 'diff' in result:
+            result['diff']['after'] = self._affected_after(after, ops)
+        return result
+
+    @property
+    def entity_resource(self):
+        return schema.entity(self.entity).resource
+
+    def _predict(self, current, ops):
+        deleted = set(id(op.current) for op in ops if op.method == 'DELETE')
+        changed = dict((id(op.current), op) for op in ops if op.method == 'PUT')
+        result = []
+        for obj in current:
+            if id(obj) in deleted:
+                continue
+            result.append(resource.apply_changes(obj, changed[id(obj)].changes) if id(obj) in changed else obj)
+        for op in ops:
+            if op.method == 'POST':
+                obj = {}
+                for path, value in op.changes.items():
+                    resource.set_path(obj, path, value)
+                result.append(schema.normalise(self.entity, schema.to_device(self.entity, obj)))
+        return result
+
+    def _affected_after(self, items, ops):
+        keys = set(op.key for op in ops if op.method != 'DELETE')
+        return sorted((self.facts(obj) for obj in items if self.spec.identity(obj) in keys), key=repr)
+
+    def verify(self, before, after, ops):
+        """Every planned change is there, and nothing else changed."""
+        problems = []
+        after_by_guid = dict((obj.get(schema.GUID_KEY), obj) for obj in after)
+        touched = set()
+        for op in ops:
+            if op.method == 'DELETE':
+                guid = op.current.get(schema.GUID_KEY)
+                touched.add(guid)
+                if guid in after_by_guid:
+                    problems.append('%s %s is still there after DELETE' % (self.entity, self._label(op.key)))
+            elif op.method == 'PUT':
+                guid = op.current.get(schema.GUID_KEY)
+                touched.add(guid)
+                problems.extend('%s %s: %s' % (self.entity, self._label(op.key), p) for p in
+                                resource.verify_write(self.entity, op.current, after_by_guid.get(guid, {}), op.changes))
+        before_guids = set(obj.get(schema.GUID_KEY) for obj in before)
+        for op in ops:
+            if op.method != 'POST':
+                continue
+            new = [obj for obj in after if obj.get(schema.GUID_KEY) not in before_guids and self.spec.identity(obj) == op.key]
+            if len(new) != 1:
+                problems.append('%s %s was not created' % (self.entity, self._label(op.key)))
+                continue
+            touched.add(new[0].get(schema.GUID_KEY))
+            problems.extend('%s %s: %s' % (self.entity, self._label(op.key), p) for p in
+                            resource.verify_write(self.entity, {}, new[0], op.changes)
+                            if 'although the task did not set it' not in p)
+        for obj in before:
+            guid = obj.get(schema.GUID_KEY)
+            if guid in touched:
+                continue
+            if guid not in after_by_guid:
+                problems.append('%s %s vanished although the task did not remove it' % (self.entity, self._label(self.spec.identity(obj))))
+            else:
+                problems.extend('%s %s: %s' % (self.entity, self._label(self.spec.identity(obj)), p) for p in
+                                resource.verify_write(self.entity, obj, after_by_guid[guid], {}))
+        extra = [obj for obj in after if obj.get(schema.GUID_KEY) not in before_guids and obj.get(schema.GUID_KEY) not in touched]
+        problems.extend('%s %s appeared although the task did not create it' % (self.entity, self._label(self.spec.identity(obj)))
+                        for obj in extra)
+        return problems
