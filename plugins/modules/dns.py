@@ -22,15 +22,8 @@ author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.connection
-  - ipoffice.subscription.attributes
+  - ipoffice.subscription.attributes.CONFIG_MODULE
   - ipoffice.subscription.attributes.ACTIONGROUP_API
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   server:
     description:

@@ -1,0 +1,192 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: subscription
+short_description: Set the customer ID and subscription server address of an IP Office
+version_added: 0.1.0
+description:
+  - Sets the customer ID and the subscription server address of one IP Office node, the details from the order
+    e-mail that Avaya's documents say are entered at the system's initial configuration.
+  - The system resolves the subscription server address through DNS and connects to the address it gets. The
+    address is therefore a host name, such as a regional C(*.avaya-sub.com) host like V(admin.uk1.avaya-sub.com);
+    a URL, a path, a port or an IP address is refused before any request.
+  - Topology rule from Avaya's documents. In Server Edition only the Primary Server holds the subscription link, so
+    the module refuses, before writing, to set these on a Secondary or an Expansion server. In an IP500 V2 SCN every
+    IP500 V2 holds its own link, so the settings apply to each one; choose it with O(node_address).
+  - These settings are this collection's model; Avaya's Management API guide does not document them. See the
+    collection's C(docs/object-model.md).
+author:
+  - ipoffice.subscription developers (@ipoffice-subscription)
+extends_documentation_fragment:
+  - ipoffice.subscription.connection
+  - ipoffice.subscription.attributes.CONFIG_MODULE
+  - ipoffice.subscription.attributes.ACTIONGROUP_API
+options:
+  customer_id:
+    description:
+      - The customer ID from the order e-mail.
+      - This collection's model of its form, not a rule published by Avaya, is 1 to 32 letters, digits and hyphens,
+        starting with a letter or a digit.
+      - When not given it is kept (O(state=merged)).
+    type: str
+  server_address:
+    description:
+      - The subscription server address from the order e-mail, a host name such as V(admin.uk1.avaya-sub.com).
+        Compared without regard to case.
+      - Not a URL, not a path, not a port, and not an IP address, because the system finds the server through DNS.
+      - When not given it is kept (O(state=merged)).
+    type: str
+  state:
+    description:
+      - V(merged) sets the given options and keeps the others.
+      - V(replaced) makes the subscription settings exactly as given; options not given are cleared.
+      - V(gathered) reads the settings. It is allowed on a Server Edition Secondary or Expansion server (a read
+        changes nothing), and the result says in RV(holds_subscription_link) whether the node holds the link.
+      - V(rendered) returns the request body for the given options without connecting.
+      - V(parsed) reads the settings from O(running_config) without connecting.
+    type: str
+    choices: [merged, replaced, gathered, rendered, parsed]
+    default: merged
+  running_config:
+    description:
+      - A saved Management API answer to C(GET systems) for one node (JSON or XML), for O(state=parsed).
+    type: str
+notes:
+  - O(node_address) chooses the node; without it, a Server Edition solution acts on its Primary, and an endpoint that
+    serves several IP500 V2 systems (an SCN on an Application Server) asks for O(node_address). Run the task once per
+    IP500 V2 of an SCN.
+  - A node whose system type the collection does not know is not refused; the topology rule is applied only where
+    the node says what it is.
+seealso:
+  - module: ipoffice.subscription.system_info
+  - module: ipoffice.subscription.dns
+'''
+
+EXAMPLES = r'''
+- name: Enter the details from the order e-mail
+  ipoffice.subscription.subscription:
+    host: 192.0.2.10
+    username: apiadmin
+    password: "{{ ipoffice_api_password }}"
+    customer_id: ACME-0042
+    server_address: admin.uk1.avaya-sub.com
+
+- name: Set them on every IP500 V2 of an SCN served by one Application Server
+  ipoffice.subscription.subscription:
+    host: 192.0.2.20
+    username: apiadmin
+    password: "{{ ipoffice_api_password }}"
+    node_address: "{{ item }}"
+    customer_id: ACME-0042
+    server_address: admin.uk1.avaya-sub.com
+  loop:
+    - 192.0.2.21
+    - 192.0.2.22
+
+- name: Show the request body without connecting
+  ipoffice.subscription.subscription:
+    customer_id: ACME-0042
+    server_address: admin.uk1.avaya-sub.com
+    state: rendered
+'''
+
+RETURN = r'''
+before:
+  description: Subscription settings before the task (C(customer_id), C(server_address)).
+  returned: state is merged or replaced
+  type: dict
+  sample: {customer_id: "", server_address: ""}
+after:
+  description: Subscription settings after the task, as read back from the node (predicted in check mode).
+  returned: state is merged or replaced
+  type: dict
+  sample: {customer_id: ACME-0042, server_address: admin.uk1.avaya-sub.com}
+reboot_required:
+  description: Whether the node needs a reboot for the change to take effect.
+  returned: state is merged or replaced
+  type: bool
+node_address:
+  description: LAN1 address of the node that was read or changed.
+  returned: state is merged, replaced or gathered
+  type: str
+holds_subscription_link:
+  description:
+    - Whether the node holds the subscription link by Avaya's topology rule; null when its system type is unknown.
+  returned: state is gathered
+  type: bool
+gathered:
+  description: The subscription settings read from the node.
+  returned: state is gathered
+  type: dict
+rendered:
+  description: The request body (C(data.ws_object.System.Subscription)) for the given options.
+  returned: state is rendered
+  type: dict
+parsed:
+  description: The subscription settings in O(running_config).
+  returned: state is parsed
+  type: dict
+api_stats:
+  description: Requests, logins, retries and re-logins this task made.
+  returned: when connected
+  type: dict
+'''
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import system_section, validators
+
+WRITE_STATES = ('merged', 'replaced')
+
+
+def check_input(params):
+    problems = []
+    if params['customer_id'] is not None:
+        problems.append(validators.check_customer_id('customer_id', params['customer_id']))
+    if params['server_address'] is not None:
+        problems.append(validators.check_server_name('server_address', params['server_address']))
+    return [p for p in problems if p]
+
+
+class NodeRule(object):
+    """Refuse to write on a node that does not hold the subscription link; reads are allowed everywhere."""
+
+    def __init__(self, state):
+        self.state = state
+        self.holds_link = None
+
+    def __call__(self, facts):
+        self.holds_link = facts.get('holds_subscription_link')
+        if self.state in WRITE_STATES and self.holds_link is False:
+            return ('this node is a %s: only the Server Edition Primary holds the subscription link, so the customer '
+                    'ID and subscription server address are set there; nothing was changed'
+                    % (facts.get('system_type') or facts.get('role')))
+        return None
+
+
+class SubscriptionTask(system_section.SectionTask):
+    def gather(self, client):
+        result = super(SubscriptionTask, self).gather(client)
+        result['holds_subscription_link'] = self.check_node.holds_link
+        return result
+
+
+def main():
+    module = system_section.build_module(dict(
+        customer_id=dict(type='str'),
+        server_address=dict(type='str'),
+    ))
+    problems = check_input(module.params)
+    if problems:
+        module.fail_json(msg='; '.join(problems))
+    wanted = dict((option, module.params[option]) for option in ('customer_id', 'server_address'))
+    task = SubscriptionTask(module, 'Subscription', wanted, check_node=NodeRule(module.params['state']))
+    task.run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: time
+short_description: Set the time source, time server and time zone of an IP Office
+version_added: 0.1.0
+description:
+  - Sets the time setting config source, the time server, the time zone and the local time offset of one IP Office
+    node (System > System in Manager).
+  - Subscriptions need an accurate time source. Avaya's documents recommend the Google time service at
+    C(time.google.com) and say the system's time zone must be correct for the site.
+  - These settings are this collection's model; Avaya's Management API guide does not document them. See the
+    collection's C(docs/object-model.md).
+  - The time zone is stored as its IANA name (for example V(Europe/London)) in the field C(TimeSettings.TimeZone) of
+    this collection's model. The module sends the name unchanged; a release that keeps its own list of zones
+    changes only the collection's schema, not this module.
+author:
+  - ipoffice.subscription developers (@ipoffice-subscription)
+extends_documentation_fragment:
+  - ipoffice.subscription.connection
+  - ipoffice.subscription.attributes.CONFIG_MODULE
+  - ipoffice.subscription.attributes.ACTIONGROUP_API
+options:
+  source:
+    description:
+      - Where the node takes its time from (Time Setting Config Source).
+      - When not given and the node has no source set (V(None) or empty), V(SNTP) is set. When not given and the node
+        has one, it is kept (O(state=merged)).
+    type: str
+    choices: ['None', SNTP, Voicemail]
+  server:
+    description:
+      - The time server, a host name or an IPv4 address; never a URL, a path or a port. Compared without regard to
+        case.
+      - When not given and the node has no time server, V(time.google.com) is set, as Avaya's documents advise. When
+        not given and the node has one, it is kept (O(state=merged)).
+    type: str
+  time_zone:
+    description:
+      - The time zone of the site, an IANA time zone name such as V(Europe/London) or V(America/New_York), spelt
+        exactly as in the IANA database.
+      - Checked against the IANA database Python knows (C(zoneinfo), with the C(tzdata) package as fallback) before
+        any request; a name that does not exist fails the task.
+    type: str
+  local_offset_minutes:
+    description:
+      - Local time offset from UTC in minutes, from V(-720) to V(840), for a release that needs it besides the zone.
+      - When not given it is kept (O(state=merged)).
+    type: int
+  state:
+    description:
+      - V(merged) sets the given options and keeps the others.
+      - V(replaced) makes the time settings exactly as given; O(source) not given becomes V(SNTP), O(server) not given
+        becomes V(time.google.com), O(time_zone) not given is cleared and O(local_offset_minutes) not given becomes
+        V(0).
+      - V(gathered) reads the settings.
+      - V(rendered) returns the request body for the given options without connecting.
+      - V(parsed) reads the settings from O(running_config) without connecting.
+    type: str
+    choices: [merged, replaced, gathered, rendered, parsed]
+    default: merged
+  running_config:
+    description:
+      - A saved Management API answer to C(GET systems) for one node (JSON or XML), for O(state=parsed).
+    type: str
+requirements:
+  - Python's C(zoneinfo) with a time zone database (the system's, or the C(tzdata) package).
+notes:
+  - O(node_address) chooses the node; without it, a Server Edition solution acts on its Primary, and an endpoint that
+    serves several IP500 V2 systems asks for O(node_address).
+  - Setting the time server does not make the module contact it. Check that the node can reach it with the
+    collection's checks.
+seealso:
+  - module: ipoffice.subscription.system_info
+  - module: ipoffice.subscription.dns
+'''
+
+EXAMPLES = r'''
+- name: Take the time from time.google.com by SNTP, in the site's time zone
+  ipoffice.subscription.time:
+    host: 192.0.2.10
+    username: apiadmin
+    password: "{{ ipoffice_api_password }}"
+    source: SNTP
+    server: time.google.com
+    time_zone: Europe/London
+
+- name: Make sure there is a time source (SNTP from time.google.com if the node has none); only set the zone
+  ipoffice.subscription.time:
+    host: 192.0.2.10
+    username: apiadmin
+    password: "{{ ipoffice_api_password }}"
+    time_zone: Europe/Berlin
+
+- name: Use the customer's own time server
+  ipoffice.subscription.time:
+    host: 192.0.2.10
+    username: apiadmin
+    password: "{{ ipoffice_api_password }}"
+    server: 192.0.2.123
+
+- name: Show the request body without connecting
+  ipoffice.subscription.time:
+    server: time.google.com
+    time_zone: America/New_York
+    state: rendered
+'''
+
+RETURN = r'''
+before:
+  description: Time settings before the task (C(source), C(server), C(time_zone), C(local_offset_minutes)).
+  returned: state is merged or replaced
+  type: dict
+  sample: {source: "None", server: "", time_zone: "", local_offset_minutes: 0}
+after:
+  description: Time settings after the task, as read back from the node (predicted in check mode).
+  returned: state is merged or replaced
+  type: dict
+  sample: {source: SNTP, server: time.google.com, time_zone: Europe/London, local_offset_minutes: 0}
+reboot_required:
+  description: Whether the node needs a reboot for the change to take effect.
+  returned: state is merged or replaced
+  type: bool
+node_address:
+  description: LAN1 address of the node that was read or changed.
+  returned: state is merged, replaced or gathered
+  type: str
+gathered:
+  description: The time settings read from the node.
+  returned: state is gathered
+  type: dict
+rendered:
+  description: The request body (C(data.ws_object.System.TimeSettings)) for the given options.
+  returned: state is rendered
+  type: dict
+parsed:
+  description: The time settings in O(running_config).
+  returned: state is parsed
+  type: dict
+api_stats:
+  description: Requests, logins, retries and re-logins this task made.
+  returned: when connected
+  type: dict
+'''
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import system_section, validators
+
+DEFAULT_SOURCE = 'SNTP'
+DEFAULT_TIME_SERVER = 'time.google.com'
+SOURCES = ['None', 'SNTP', 'Voicemail']
+OFFSET_MIN = -720
+OFFSET_MAX = 840
+
+
+def check_input(params):
+    problems = []
+    if params['server'] is not None:
+        problems.append(validators.check_host_or_ipv4('server', params['server']))
+    if params['time_zone'] is not None:
+        problems.append(validators.check_time_zone('time_zone', params['time_zone']))
+    if params['local_offset_minutes'] is not None:
+        problems.append(validators.check_range('local_offset_minutes', params['local_offset_minutes'],
+                                               OFFSET_MIN, OFFSET_MAX, ' minutes from UTC'))
+    return [p for p in problems if p]
+
+
+def main():
+    module = system_section.build_module(dict(
+        source=dict(type='str', choices=SOURCES),
+        server=dict(type='str'),
+        time_zone=dict(type='str'),
+        local_offset_minutes=dict(type='int'),
+    ))
+    problems = check_input(module.params)
+    if problems:
+        module.fail_json(msg='; '.join(problems))
+    wanted = dict((option, module.params[option]) for option in ('source', 'server', 'time_zone', 'local_offset_minutes'))
+    task = system_section.SectionTask(module, 'TimeSettings', wanted,
+                                      defaults_if_empty={'source': DEFAULT_SOURCE, 'server': DEFAULT_TIME_SERVER},
+                                      empty_values={'source': ('None',)})
+    task.run()
+
+
+if __name__ == '__main__':
+    main()
