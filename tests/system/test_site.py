@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The main job (playbooks/site.yml with the lab inventory), as the README runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+from conftest import API_PASSWORD, REPO
+
+NODES = ('ip500-single', 'scn-1', 'scn-2', 'scn-3', 'se-primary', 'se-secondary', 'se-expansion')
+
+
+def _site(lab, *args):
+    env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')
+    return subprocess.run(['ansible-playbook', '-i', os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml'),
+                           os.path.join(REPO, 'playbooks', 'site.yml')] + list(args),
+                          capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+def _recap(output):
+    return dict((host, dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', rest)))
+                for host, rest in re.findall(r'^(\S+)\s+:\s+(ok=.*)$', output, re.M))
+
+
+def test_check_mode_plans_everything_and_writes_nothing(fresh_lab):
+    start = fresh_lab.last_seq()
+    run = _site(fresh_lab, '--check', '--diff')
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert all(counts['changed'] > 0 for counts in _recap(run.stdout).values())
+    assert not [r for r in fresh_lab.requests(start) if r['write']]
+
+
+def test_site_configures_every_prerequisite_then_changes_nothing(fresh_lab):
+    first = _site(fresh_lab)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    for name in NODES:
+        system = fresh_lab.system(name)['config']['System']
+        assert system['DNS']['DNSServerIPAddress'] == '127.0.53.53', name
+        assert system['TimeSettings']['TimeSettingConfigSource'] == 'SNTP', name
+        assert system['TimeSettings']['TimeZone'] == 'Europe/London', name
+        routes = [r for r in fresh_lab.system(name)['config']['IPRoute'] if r['IPAddress'] == '0.0.0.0']
+        assert len(routes) == 1 and routes[0]['GatewayIPAddress'].endswith('.254'), name
+        # Server Edition: only the Primary holds the subscription link.
+        expected = '' if name in ('se-secondary', 'se-expansion') else 'LAB-0001'
+        assert system['Subscription']['CustomerID'] == expected, name
+    assert 'customer ID: LAB-0001' in first.stdout and 'via 127.0.30.254 on LAN1' in first.stdout
+    assert API_PASSWORD not in first.stdout + first.stderr
+
+    start = fresh_lab.last_seq()
+    second = _site(fresh_lab)
+    assert second.returncode == 0
+    assert all(counts['changed'] == 0 for counts in _recap(second.stdout).values()), _recap(second.stdout)
+    assert not [r for r in fresh_lab.requests(start) if r['write']]
