@@ -104,13 +104,7 @@ def excerpt(body):
     return body[:_EXCERPT]
 
 
-def as_list(value):
-    """One item as an object, several as an array, none as "" or absent: always a list."""
-    if value is None or value == '':
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
+as_list = schema.as_list
 
 
 def xml_to_json(text):

@@ -11,8 +11,7 @@ other object stayed exactly as it was."""
 
 from __future__ import annotations
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, module_base, resource, schema
-from ansible_collections.ipoffice.subscription.plugins.module_utils import system_section
+from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, resource, schema, topology
 
 STATES = ['merged', 'replaced', 'overridden', 'deleted', 'gathered', 'rendered', 'parsed']
 WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
@@ -25,7 +24,7 @@ def build_module(argument_spec, **kwargs):
     return module_base.build_module(
         argument_spec=spec, supports_check_mode=True,
         required_if=[('state', 'parsed', ['running_config'])],
-        needs_connection=lambda params: params['state'] not in system_section.OFFLINE_STATES, **kwargs)
+        needs_connection=lambda params: params['state'] not in module_base.OFFLINE_STATES, **kwargs)
 
 
 def top_level_fact_paths(entity_name):
@@ -97,12 +96,8 @@ class ListTask(object):
     # -- offline states ----------------------------------------------------
 
     def run(self):
-        state = self.module.params['state']
-        if state == 'rendered':
-            self.module.exit_json(changed=False, rendered=self.render())
-        if state == 'parsed':
-            self.module.exit_json(changed=False, parsed=self.parse(self.module.params['running_config']))
-        module_base.run(self.module, self.apply if state in WRITE_STATES else self.gather)
+        work = self.apply if self.module.params['state'] in WRITE_STATES else self.gather
+        module_base.run_state(self.module, self.render, self.parse, work)
 
     def facts(self, obj):
         return schema.to_facts(self.entity, obj)
@@ -122,24 +117,19 @@ class ListTask(object):
         return {'data': {'ws_object': objects[0] if len(objects) == 1 else objects}}
 
     def parse(self, text):
-        try:
-            return [self.facts(obj) for obj in envelope.decode(text.encode('utf-8')).entities(self.entity)]
-        except envelope.EnvelopeError as exc:
-            self.module.fail_json(msg='running_config is not a saved Management API answer: %s' % exc)
-        except schema.SchemaValueError as exc:
-            self.module.fail_json(msg='running_config holds a value of the wrong type: %s' % exc)
+        return [self.facts(obj) for obj in module_base.parse_saved_answer(self.module, text, self.entity)]
 
     # -- connected states --------------------------------------------------
 
     def _node(self, client):
-        system, target = system_section.choose_node(client.get('System'), self.module.params['node_address'])
+        system, target = topology.choose_node(client.get('System'), self.module.params['node_address'])
         return system, target
 
     def gather(self, client):
         system, target = self._node(client)
         items = client.get(self.entity, node_address=target)
         return dict(changed=False, gathered=[self.facts(obj) for obj in items],
-                    node_address=target or system_section.lan1_address(system))
+                    node_address=target or topology.lan1_address(system))
 
     def plan(self, current):
         """Operations for the state, from one read. Raises ModuleInputError if any is unsafe."""
@@ -209,7 +199,7 @@ class ListTask(object):
 
     def apply(self, client):
         system, target = self._node(client)
-        node = target or system_section.lan1_address(system)
+        node = target or topology.lan1_address(system)
         current = client.get(self.entity, node_address=target)
         if self.spec.check_reads_node:
             problems = self.spec.check(system, current, self.config, client=client, target=target)

@@ -14,7 +14,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-from ansible_collections.ipoffice.subscription.plugins.module_utils import validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, schema, topology, validators
 
 
 class ModuleInputError(api.IPOfficeError):
@@ -47,12 +47,39 @@ def run(module, work):
             result = work(client)
     except api.IPOfficeError as exc:
         module.fail_json(msg=str(exc), **_safe_details(exc.details))
+    except topology.TopologyError as exc:
+        module.fail_json(msg=str(exc))
     except Exception as exc:  # pylint: disable=broad-except
         # Never a bare traceback in the task result: a message, the trace only with -vvv.
         module.fail_json(msg='unexpected error talking to %s: %s: %s' % (client.where, type(exc).__name__, exc),
                          exception=traceback.format_exc())
     result.setdefault('api_stats', dict(client.stats))
     module.exit_json(**result)
+
+
+# States that work without a connection.
+OFFLINE_STATES = ('rendered', 'parsed')
+
+
+def run_state(module, render, parse, work):
+    """rendered and parsed work offline; every other state runs work(client)."""
+    state = module.params['state']
+    if state == 'rendered':
+        module.exit_json(changed=False, rendered=render())
+    if state == 'parsed':
+        module.exit_json(changed=False, parsed=parse(module.params['running_config']))
+    run(module, work)
+
+
+def parse_saved_answer(module, text, entity_name):
+    """The canonical objects of one entity in a saved API answer (JSON or XML), or a clean failure."""
+    try:
+        return envelope.decode(text.encode('utf-8')).entities(entity_name)
+    except envelope.EnvelopeError as exc:
+        module.fail_json(msg='running_config is not a saved Management API answer: %s' % exc)
+    except schema.SchemaValueError as exc:
+        module.fail_json(msg='running_config holds a value of the wrong type: %s' % exc)
+    return []  # not reached: fail_json exits
 
 
 def _safe_details(details):

@@ -192,7 +192,8 @@ def entity(name):
         raise KeyError('the schema has no entity %r' % name)
 
 
-def _as_list(value):
+def as_list(value):
+    """One item as an object, several as an array, none as "" or absent: always a list."""
     if value is None or value == '':
         return []
     if isinstance(value, list):
@@ -270,7 +271,7 @@ def _normalise_node(fields, node, path):
         elif spec.kind == 'section':
             result[key] = _normalise_node(spec.fields, value, sub)
         elif spec.kind == 'items':
-            result[key] = [_normalise_node(spec.fields, item, sub) for item in _as_list(value)]
+            result[key] = [_normalise_node(spec.fields, item, sub) for item in as_list(value)]
         else:
             result[key] = _to_scalar(spec, value, sub)
     return result

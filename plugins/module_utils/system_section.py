@@ -10,10 +10,9 @@ verification. That is here, once."""
 
 from __future__ import annotations
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, module_base, resource, schema, topology
+from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, resource, schema, topology
 
 STATES = ['merged', 'replaced', 'gathered', 'rendered', 'parsed']
-OFFLINE_STATES = ('rendered', 'parsed')
 
 STATE_OPTION = dict(type='str', default='merged', choices=STATES)
 RUNNING_CONFIG_OPTION = dict(type='str')
@@ -24,31 +23,12 @@ def build_module(argument_spec):
     return module_base.build_module(
         argument_spec=spec, supports_check_mode=True,
         required_if=[('state', 'parsed', ['running_config'])],
-        needs_connection=lambda params: params['state'] not in OFFLINE_STATES)
+        needs_connection=lambda params: params['state'] not in module_base.OFFLINE_STATES)
 
 
 def _empty(spec):
     # What the device holds for a cleared field: "" for text, 0 for a number (as a replace-style PUT leaves it).
     return 0 if spec.kind == 'int' else ''
-
-
-def choose_node(systems, node_address):
-    """(system, node address to send or None). Several nodes and no node_address: the Primary, else an error."""
-    if len(systems) == 1:
-        return systems[0], node_address
-    primaries = [s for s in systems if topology.describe(s.get('SystemType'))['role'] == 'primary']
-    if len(primaries) == 1:
-        return primaries[0], lan1_address(primaries[0])
-    nodes = ', '.join(sorted(filter(None, (lan1_address(s) for s in systems))))
-    raise module_base.ModuleInputError('this API endpoint serves %d systems (%s): give node_address to choose one'
-                                       % (len(systems), nodes))
-
-
-def lan1_address(system):
-    for lan in (system.get('LANS') or {}).get('LAN', []):
-        if lan.get('@id') == 'LAN1':
-            return lan.get('IPAddress')
-    return None
 
 
 class SectionTask(object):
@@ -76,12 +56,8 @@ class SectionTask(object):
         self.check_node = check_node
 
     def run(self):
-        state = self.module.params['state']
-        if state == 'rendered':
-            self.module.exit_json(changed=False, rendered=self.render())
-        if state == 'parsed':
-            self.module.exit_json(changed=False, parsed=self.parse(self.module.params['running_config']))
-        module_base.run(self.module, self.apply if state in ('merged', 'replaced') else self.gather)
+        work = self.apply if self.module.params['state'] in ('merged', 'replaced') else self.gather
+        module_base.run_state(self.module, self.render, self.parse, work)
 
     def _facts(self, system):
         return schema.to_facts('System', {self.section: system.get(self.section, {})})[
@@ -111,21 +87,14 @@ class SectionTask(object):
         return {'data': {'ws_object': {'System': schema.to_device('System', obj)}}}
 
     def parse(self, text):
-        try:
-            answer = envelope.decode(text.encode('utf-8'))
-        except envelope.EnvelopeError as exc:
-            self.module.fail_json(msg='running_config is not a saved Management API answer: %s' % exc)
-        try:
-            systems = answer.entities('System')
-        except schema.SchemaValueError as exc:
-            self.module.fail_json(msg='running_config holds a value of the wrong type: %s' % exc)
+        systems = module_base.parse_saved_answer(self.module, text, 'System')
         if len(systems) != 1:
             self.module.fail_json(msg='running_config holds %d System objects; save the answer for one node '
                                       '(GET systems?ipaddress=<LAN1>)' % len(systems))
         return self._facts(systems[0])
 
     def _node(self, client):
-        system, target = choose_node(client.get('System'), self.module.params['node_address'])
+        system, target = topology.choose_node(client.get('System'), self.module.params['node_address'])
         facts = schema.to_facts('System', system)
         facts.update(topology.describe(facts.get('system_type')))
         if self.check_node:
@@ -136,14 +105,14 @@ class SectionTask(object):
 
     def gather(self, client):
         system, target = self._node(client)
-        return dict(changed=False, gathered=self._facts(system), node_address=target or lan1_address(system))
+        return dict(changed=False, gathered=self._facts(system), node_address=target or topology.lan1_address(system))
 
     def apply(self, client):
         system, target = self._node(client)
         changes = resource.changes_needed('System', system, self._target_paths(system))
         before = self._facts(system)
         after = self._facts(resource.apply_changes(system, changes))
-        result = dict(changed=bool(changes), before=before, after=after, node_address=target or lan1_address(system),
+        result = dict(changed=bool(changes), before=before, after=after, node_address=target or topology.lan1_address(system),
                       reboot_required=bool(changes) and resource.reboot_needed('System', changes))
         if self.module._diff:
             result['diff'] = dict(before=before, after=after)

@@ -11,6 +11,11 @@ in Server Edition only the Primary Server has it.
 
 from __future__ import annotations
 
+
+class TopologyError(Exception):
+    """The task does not say which node of a solution to act on."""
+
+
 _SYSTEM_TYPES = {
     'IP500 V2': ('ip500v2', 'node', True),
     'Server Edition Primary': ('server_edition', 'primary', True),
@@ -26,3 +31,21 @@ def describe(system_type):
     """
     platform, role, holds_link = _SYSTEM_TYPES.get(system_type, ('unknown', 'unknown', None))
     return {'platform': platform, 'role': role, 'holds_subscription_link': holds_link}
+
+
+def choose_node(systems, node_address):
+    """(system, node address to send or None). Several nodes and no node_address: the Primary, else an error."""
+    if len(systems) == 1:
+        return systems[0], node_address
+    primaries = [s for s in systems if describe(s.get('SystemType'))['role'] == 'primary']
+    if len(primaries) == 1:
+        return primaries[0], lan1_address(primaries[0])
+    nodes = ', '.join(sorted(filter(None, (lan1_address(s) for s in systems))))
+    raise TopologyError('this API endpoint serves %d systems (%s): give node_address to choose one' % (len(systems), nodes))
+
+
+def lan1_address(system):
+    for lan in (system.get('LANS') or {}).get('LAN', []):
+        if lan.get('@id') == 'LAN1':
+            return lan.get('IPAddress')
+    return None

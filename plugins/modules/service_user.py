@@ -221,7 +221,7 @@ api_stats:
   type: dict
 '''
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import list_resource, resource, system_section
+from ansible_collections.ipoffice.subscription.plugins.module_utils import list_resource, resource, topology
 
 ENTITY = 'ServiceUser'
 BUILT_IN = 'COMAdmin'
@@ -300,7 +300,7 @@ class ServiceUsers(object):
     def check(self, system, current, config, client=None, target=None):
         if self.state == 'deleted':
             return []
-        node = target or system_section.lan1_address(system)
+        node = target or topology.lan1_address(system)
         problems = self._check_rights_groups(client, target, node, config)
         by_name = dict((identity(obj), obj) for obj in current)
         for index, item in enumerate(config):
