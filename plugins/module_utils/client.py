@@ -73,7 +73,7 @@ def check_connection_params(params):
         validators.check_host('host', params.get('host')),
         validators.check_port('port', params.get('port')),
         validators.check_positive('timeout', params.get('timeout'), maximum=3600),
-        validators.check_non_negative('retries', params.get('retries'), maximum=10),
+        validators.check_range('retries', params.get('retries'), 0, 10),
         validators.check_readable_file('ca_path', params.get('ca_path')),
     ]
     if not params.get('username'):

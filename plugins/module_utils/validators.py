@@ -79,13 +79,6 @@ def check_positive(option, value, maximum=None):
     return None
 
 
-def check_non_negative(option, value, maximum=None):
-    if value is None or value < 0 or (maximum is not None and value > maximum):
-        limit = ' to %s' % maximum if maximum is not None else ''
-        return '%s must be 0%s: got %r' % (option, limit, value)
-    return None
-
-
 def check_readable_file(option, value):
     if value is None:
         return None

@@ -203,7 +203,7 @@ def check_input(params):
         if item.get('gateway') is not None:
             problems.append(validators.check_ipv4(where + '.gateway', item['gateway']))
         if item.get('metric') is not None:
-            problems.append(validators.check_non_negative(where + '.metric', item['metric'], maximum=255))
+            problems.append(validators.check_range(where + '.metric', item['metric'], 0, 255))
     return [p for p in problems if p]
 
 
