@@ -3,7 +3,7 @@
 
     labctl.py start [--state DIR] [--topology FILE] [--fresh] [--timeout S]
     labctl.py stop [--state DIR]
-    labctl.py status [--state DIR]
+    labctl.py status [--state DIR] [--links]
     labctl.py run [--state DIR] [--topology FILE] [--fresh]     (foreground; what start launches)
 
 See tests/lab/README.md.
@@ -201,9 +201,28 @@ def status(args):
             pass
         print('lab running (pid %d), %d listeners, control %s, state %s' % (
             pid, len(info.get('listeners', [])), info.get('control_url', '?'), state))
+        if getattr(args, 'links', False) and info.get('control_url'):
+            print_links(info['control_url'])
         return 0
     print('lab not running (state %s)' % state)
     return 3
+
+
+def print_links(control_url):
+    """One line per system: the subscription link as the lab sees it."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(control_url + 'links', timeout=5) as response:
+            rows = json.load(response)
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        print('  links: cannot read (%s)' % exc)
+        return
+    print('  %-16s %-26s %-14s %-5s %s' % ('system', 'type', 'link', 'port', 'reason / grace'))
+    for row in rows:
+        detail = row.get('reason') or ''
+        if row.get('state') in ('ErrorMode', 'Expired'):
+            detail = '%s; %s grace days left, %s alarms' % (detail, row.get('grace_days_left'), row.get('alarms'))
+        print('  %-16s %-26s %-14s %-5s %s' % (row['name'], row['type'], row.get('state'), row.get('port') or '', detail))
 
 
 def run(args):
@@ -218,6 +237,8 @@ def main(argv=None):
                            ('status', 'say whether the lab runs'), ('run', 'run in the foreground')):
         command = commands.add_parser(name, help=helptext)
         command.add_argument('--state', default=DEFAULT_STATE, help='state folder (default: tests/output/lab)')
+        if name == 'status':
+            command.add_argument('--links', action='store_true', help="also show every system's subscription link")
         if name in ('start', 'run'):
             command.add_argument('--topology', default=DEFAULT_TOPOLOGY, help='topology file (default: tests/lab/topology.yml)')
             command.add_argument('--fresh', action='store_true', help='discard stored system state')

@@ -12,6 +12,7 @@ import re
 import subprocess
 
 from conftest import API_PASSWORD, REPO
+from linklab import link, wait_state
 
 NODES = ('ip500-single', 'scn-1', 'scn-2', 'scn-3', 'se-primary', 'se-secondary', 'se-expansion')
 
@@ -51,6 +52,11 @@ def test_site_configures_every_prerequisite_then_changes_nothing(fresh_lab):
         assert system['Subscription']['CustomerID'] == expected, name
     assert 'customer ID: LAB-0001' in first.stdout and 'via 127.0.30.254 on LAN1' in first.stdout
     assert API_PASSWORD not in first.stdout + first.stderr
+    # What the main job configured has a real effect: every node that holds a link connects to COM.
+    for name in ('ip500-single', 'scn-1', 'scn-2', 'scn-3', 'se-primary'):
+        wait_state(fresh_lab, name, 'Connected', timeout=30)
+    for name in ('se-secondary', 'se-expansion'):
+        assert link(fresh_lab, name)['LinkState'] == 'NotApplicable'
 
     start = fresh_lab.last_seq()
     second = _site(fresh_lab)

@@ -95,7 +95,55 @@ async def system(request):
     state = system_state(lab, request.match_info['name'])
     data = state.public()
     data['locked_accounts'] = lab.lockouts.listing(state.name)
+    data['link'] = state.link.describe() if state.link else None
     return answer(data)
+
+
+async def link(request):
+    state = system_state(request.app[LAB_KEY], request.match_info['name'])
+    if state.link is None:
+        raise NotFound('%s has no link agent' % state.name)
+    return answer(state.link.describe())
+
+
+async def links(request):
+    """One line per system: link state, port, reason, grace days left, alarms."""
+    lab = request.app[LAB_KEY]
+    rows = []
+    for state in lab.systems.values():
+        status = state.link.status() if state.link else {}
+        rows.append({'name': state.name, 'type': state.spec.system_type, 'state': status.get('LinkState'), 'port': status.get('Port'),
+                     'reason': status.get('Reason'), 'grace_days_left': status.get('GraceDaysLeft'),
+                     'alarms': len(status.get('Alarms', {}).get('Alarm', []))})
+    return answer(rows)
+
+
+async def clock(request):
+    return answer(request.app[LAB_KEY].clock.describe())
+
+
+async def move_clock(request):
+    """Move the lab clock forward ({"advance_days": N} and/or {"advance_seconds": S}) or back to real time ({"reset": true})."""
+    lab = request.app[LAB_KEY]
+    data = await body(request)
+    unknown = set(data) - {'advance_days', 'advance_seconds', 'reset'}
+    if unknown:
+        raise BadRequest('unknown keys: %s (use advance_days, advance_seconds or reset)' % ', '.join(sorted(unknown)))
+    if data.get('reset'):
+        lab.clock.reset()
+        return answer(dict(lab.clock.describe(), ok=True))
+    seconds = 0.0
+    for key, scale in (('advance_days', 86400.0), ('advance_seconds', 1.0)):
+        if key in data:
+            try:
+                value = float(data[key])
+            except (TypeError, ValueError):
+                raise BadRequest('%s must be a number, got %r' % (key, data[key]))
+            if value < 0:
+                raise BadRequest('%s must not be negative (the lab clock only moves forward), got %r' % (key, data[key]))
+            seconds += value * scale
+    lab.clock.advance(seconds)
+    return answer(dict(lab.clock.describe(), ok=True))
 
 
 async def semantics(request):
@@ -163,7 +211,8 @@ async def settings(request):
     lab = request.app[LAB_KEY]
     data = await body(request)
     changes = {}
-    for key, kind in (('session_idle_timeout', float), ('lockout_threshold', int), ('lockout_seconds', float)):
+    link_keys = tuple(('link_' + key, float) for key in ('heartbeat_seconds', 'retry_seconds', 'connect_timeout'))
+    for key, kind in (('session_idle_timeout', float), ('lockout_threshold', int), ('lockout_seconds', float)) + link_keys:
         if key in data:
             try:
                 changes[key] = kind(data[key])
@@ -172,12 +221,18 @@ async def settings(request):
     unknown = set(data) - set(changes)
     if unknown:
         raise BadRequest('unknown settings: %s' % ', '.join(sorted(unknown)))
+    for key, value in changes.items():
+        if key.startswith('link_') and value <= 0:
+            raise BadRequest('%s must be greater than 0, got %r' % (key, data[key]))
     if 'session_idle_timeout' in changes:
         lab.sessions.idle_timeout = changes['session_idle_timeout']
     if 'lockout_threshold' in changes:
         lab.lockouts.threshold = max(1, changes['lockout_threshold'])
     if 'lockout_seconds' in changes:
         lab.lockouts.seconds = changes['lockout_seconds']
+    for key, value in changes.items():
+        if key.startswith('link_'):
+            setattr(lab.spec.world.link, key[len('link_'):], value)
     return answer({'ok': True, 'settings': lab.settings()})
 
 
@@ -200,4 +255,11 @@ def make_app(lab):
     app.router.add_post('/lab/accounts/unlock', unlock)
     app.router.add_get('/lab/settings', get_settings)
     app.router.add_post('/lab/settings', settings)
+    app.router.add_get('/lab/systems/{name}/link', link)
+    app.router.add_get('/lab/links', links)
+    app.router.add_get('/lab/clock', clock)
+    app.router.add_post('/lab/clock', move_clock)
+    if lab.world is not None:
+        for method, path, handler in lab.world.control_routes():
+            app.router.add_route(method, path, handler)
     return app

@@ -11,6 +11,8 @@ import os
 import shutil
 
 from . import topology
+from .clock import LabClock
+from .link import LinkAgent
 from .reqlog import RequestLog
 from .security import Lockouts, SecurityDB, Sessions
 from .state import SystemState, build_groups, build_users
@@ -86,6 +88,9 @@ class Lab:
                 for system in deployment.systems:
                     role = ROLE_SE_PRIMARY if system.system_type == topology.SE_PRIMARY else ROLE_SE_NODE
                     self.listeners[system.listen] = Listener(system.listen, role, deployment, self.systems[system.name])
+        self.clock = LabClock()
+        self.world = None   # World: DNS, SNTP, COM, shaper; made by attach_world() in the server
+        self.link_defaults = None
         self.sessions = Sessions(spec.session_idle_timeout)
         self.lockouts = Lockouts(spec.lockout_threshold, spec.lockout_seconds)
         self.log = RequestLog(os.path.join(state_dir, 'requests.jsonl'))
@@ -119,15 +124,39 @@ class Lab:
         """IP500 V2 systems an Application Server may register (registered or not)."""
         return list(self.deployment_systems[listener.deployment.name])
 
+    def attach_world(self, authority):
+        """Build the world services and one link agent per system (started by start_world())."""
+        # Imported here so the API part of the lab stays importable without the world's dependencies.
+        from .worldservices import World
+        self.world = World(self.spec.world, self.clock, authority)
+        self.link_defaults = dict(vars(self.spec.world.link))
+        for state in self.systems.values():
+            state.link = LinkAgent(state, self.spec.world, self.clock, authority)
+
+    async def start_world(self):
+        await self.world.start()
+        for state in self.systems.values():
+            state.link.start()
+
+    async def stop_world(self):
+        for state in self.systems.values():
+            await state.link.stop()
+        await self.world.stop()
+
     def save(self, system):
         system.save(self.systems_dir)
+        if system.link is not None:
+            system.link.config_changed()
 
     def settings(self):
-        return {
+        data = {
             'session_idle_timeout': self.sessions.idle_timeout,
             'lockout_threshold': self.lockouts.threshold,
             'lockout_seconds': self.lockouts.seconds,
         }
+        for key, value in vars(self.spec.world.link).items():
+            data['link_' + key] = value
+        return data
 
     def reset(self):
         """Everything back to the topology: configuration, faults, sessions, lockouts, request log."""
@@ -145,4 +174,13 @@ class Lab:
         self.lockouts.threshold = self.spec.lockout_threshold
         self.lockouts.seconds = self.spec.lockout_seconds
         self.log.clear()
+        if self.link_defaults is not None:
+            for key, value in self.link_defaults.items():
+                setattr(self.spec.world.link, key, value)
+        self.clock.reset()
+        if self.world is not None:
+            self.world.reset()
+        for system in self.systems.values():
+            if system.link is not None:
+                system.link.reset()
         LOG.info('lab reset to the topology defaults')

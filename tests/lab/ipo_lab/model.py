@@ -148,6 +148,16 @@ LICENSE_FIELDS = {
     'ExpiryDate': s(), 'Mode': n(), 'DisplayName': s(), 'IsGrace': b(), 'PBXAddress': s(),
 }
 
+# Not in Avaya's guide: the lab's model of what a system knows about its subscription link (docs/object-model.md).
+ALARM_FIELDS = {'Day': n(), 'Raised': s(), 'Text': s()}
+SUBSCRIPTIONSTATUS_FIELDS = {
+    'PBXAddress': s(), 'LinkState': s(), 'Reason': s(), 'ReasonText': s(), 'MissingPrerequisites': s(),
+    'ServerAddress': s(), 'ResolvedAddress': s(), 'Port': n(), 'ConnectedSince': s(), 'LastHeartbeat': s(),
+    'LastAttempt': s(), 'Attempts': n(), 'RoundTripMs': n(), 'ErrorModeSince': s(), 'GracePeriodDays': n(),
+    'GraceDaysLeft': n(), 'Alarms': section({'Alarm': Field(KEYED, key='Day', children=ALARM_FIELDS)}),
+    'Telephony': s(), 'SubscriptionFeatures': s(), 'TimeSynchronised': b(), 'TimeOffsetMs': n(), 'LastLicenseUpdate': s(),
+}
+
 
 class Entity:
     """One resource of the API and the entity it serves."""
@@ -166,6 +176,7 @@ class Entity:
 ENTITIES = {
     'systems': Entity('System', 'systems', SYSTEM_FIELDS, quoted=False, methods=('GET', 'PUT'), collection=False),
     'licenses': Entity('License', 'licenses', LICENSE_FIELDS, quoted=True, methods=('GET',)),
+    'subscriptionstatus': Entity('SubscriptionStatus', 'subscriptionstatus', SUBSCRIPTIONSTATUS_FIELDS, quoted=True, methods=('GET',)),
     'iproutes': Entity('IPRoute', 'iproutes', IPROUTE_FIELDS, quoted=True, methods=('GET', 'POST', 'PUT', 'DELETE')),
     'serviceusers': Entity('ServiceUser', 'serviceusers', SERVICEUSER_FIELDS, quoted=True, methods=('GET', 'POST', 'PUT', 'DELETE'),
                            create_defaults={'AccountStatus': 'Enabled'}),

@@ -1,4 +1,4 @@
-"""Run the lab in the foreground: every API listener (HTTPS) and the control API (HTTP).
+"""Run the lab in the foreground: every API listener (HTTPS), the world (DNS, SNTP, COM, shaper), the links, the control API.
 
 One process, one event loop; each listener is a TLS site on its own loopback
 address, so 200 systems cost 200 sockets and nothing more.
@@ -30,6 +30,8 @@ async def serve(topology_path, state_dir, fresh):
     spec = topology.load(topology_path)
     lab = Lab(spec, state_dir, fresh)
     authority = LabCA(state_dir)
+    lab.attach_world(authority)
+    probe_cert, probe_key = authority.identity('probe')
     api_runner = web.AppRunner(api.make_app(lab), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     control_runner = web.AppRunner(control.make_app(lab), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await api_runner.setup()
@@ -38,6 +40,8 @@ async def serve(topology_path, state_dir, fresh):
         for listener in lab.listeners.values():
             context = authority.server_context(listener.address, _cert_mode(listener))
             await web.TCPSite(api_runner, listener.address, spec.api_port, ssl_context=context, reuse_address=True).start()
+        # The world first: once the control API answers, labctl start reports the lab ready.
+        await lab.start_world()
         await web.TCPSite(control_runner, spec.control_address, spec.control_port, reuse_address=True).start()
         control_url = 'http://%s:%d/lab/' % (spec.control_address, spec.control_port)
         info = {
@@ -46,6 +50,12 @@ async def serve(topology_path, state_dir, fresh):
             'ca_file': authority.ca_file,
             'rogue_ca_file': authority.rogue_ca_file,
             'api_port': spec.api_port,
+            'probe_identity': {'cert': probe_cert, 'key': probe_key},
+            'dns_servers': [server.address for server in spec.world.dns.servers],
+            'dns_port': spec.world.dns.port,
+            'sntp': '%s:%d' % (spec.world.sntp.address, spec.world.sntp.port),
+            'com': {'address': spec.world.com.address, 'ports': spec.world.com.ports},
+            'shaper': spec.world.shaper.address,
             'listeners': [listener.describe(lab) for listener in lab.listeners.values()],
         }
         info_path = os.path.join(state_dir, 'lab.json')
@@ -59,6 +69,7 @@ async def serve(topology_path, state_dir, fresh):
         await stop.wait()
         LOG.info('stopping')
     finally:
+        await lab.stop_world()
         await control_runner.cleanup()
         await api_runner.cleanup()
         lab.log.close()

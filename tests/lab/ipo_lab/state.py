@@ -111,18 +111,9 @@ def default_routes(spec):
 
 
 def default_licenses(spec):
-    expiry = (datetime.date.today() + datetime.timedelta(days=365)).strftime('%Y/%m/%d')
-    common = {'Source': 3, 'Status': 1, 'Mode': 2, 'ExpiryDate': expiry, 'IsGrace': False, 'PBXAddress': spec.lan1}
-    items = spec.licenses
-    if items is None:
-        items = [
-            dict(common, LicenseKey='Subscription Power User', Type=12, Quantity=10, FreeInstances=10, DisplayName='Power User'),
-            dict(common, LicenseKey='Subscription SIP Trunk Channels', Type=17, Quantity=20, FreeInstances=20, DisplayName='SIP Trunk Channels'),
-        ]
-        if spec.system_type != IP500:
-            items.append(dict(common, LicenseKey='Subscription Server Edition', Type=26, Quantity=1, FreeInstances=0, DisplayName='Server Edition'))
+    """Licences stored on the system itself (topology ``licenses``); subscription licences come over the link."""
     licenses = []
-    for index, values in enumerate(items):
+    for index, values in enumerate(spec.licenses or []):
         values = dict(values)
         if 'ExpiresInDays' in values:
             days = int(values.pop('ExpiresInDays'))
@@ -144,6 +135,7 @@ class SystemState:
         self.registered = spec.registered
         self.reboot_pending = False
         self.semantics = {}
+        self.link = None    # the LinkAgent, attached by the Lab
         self.reset()
 
     def reset(self):
@@ -189,6 +181,11 @@ class SystemState:
     def objects(self, entity_name):
         if entity_name == 'System':
             return [self.system]
+        if entity_name == 'SubscriptionStatus':
+            return [self.link.status()] if self.link else []
+        if entity_name == 'License':
+            # Stored licences first, then what the subscription link delivered.
+            return self.collections['License'] + (self.link.licenses() if self.link else [])
         return self.collections[entity_name]
 
     def security_db(self):

@@ -112,6 +112,7 @@ class LabSpec:
     lockout_threshold: int
     lockout_seconds: float
     deployments: list
+    world: object = None
 
     def systems(self):
         return [system for deployment in self.deployments for system in deployment.systems]
@@ -320,6 +321,9 @@ def parse(data):
         lockout_seconds=float(lab.get('lockout_seconds', 300)),
         deployments=deployments,
     )
+    # Imported here: world.py uses this module's helpers.
+    from . import world
+    spec.world = world.parse(data.get('world'))
     _unique([deployment.name for deployment in deployments], 'deployments')
     _unique([system.name for system in spec.systems()], 'system names')
     _unique([system.lan1 for system in spec.systems()], 'LAN1 addresses')

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Helpers for the subscription-link tests: configure a lab system through the
+real Management API (the collection's own client, over HTTPS) and wait for its
+link agent to reach a state.
+
+Configuring through the client keeps each test to a second; the modules that
+do the same are proven by their own tests and by test_site.py, which brings
+every link up from playbooks/site.yml."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import API_PASSWORD
+
+# system -> (API listener, node LAN1 address)
+NODES = {
+    'ip500-single': ('127.0.10.1', '127.0.11.1'),
+    'scn-1': ('127.0.20.1', '127.0.21.1'),
+    'scn-2': ('127.0.20.1', '127.0.21.2'),
+    'scn-3': ('127.0.20.1', '127.0.21.3'),
+    'se-primary': ('127.0.30.1', '127.0.30.1'),
+    'se-secondary': ('127.0.30.1', '127.0.30.2'),
+    'se-expansion': ('127.0.30.1', '127.0.30.3'),
+}
+
+LAB_DNS = '127.0.53.53'
+LAB_DNS_WITHOUT_AVAYA = '127.0.53.54'
+LAB_SNTP = '127.0.123.123'
+COM = '127.0.44.1'
+SERVER = 'admin.lab1.avaya-sub.com'
+SHAPED_SERVER = 'admin.lab2.avaya-sub.com'
+CUSTOMER = 'LAB-0001'
+
+
+def client(lab, host):
+    from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
+    return api.Client(host=host, username='apiadmin', password=API_PASSWORD, ca_path=lab.ca_path, timeout=10, retries=0)
+
+
+def configure(lab, name, dns=LAB_DNS, time_server=LAB_SNTP, customer=CUSTOMER, server=SERVER, route=True):
+    """Give one system every link prerequisite (or the ones asked for) through the API."""
+    host, node = NODES[name]
+    gateway = node.rsplit('.', 1)[0] + '.254'
+    with client(lab, host) as api:
+        guid = api.get('System', node_address=node)[0]['@GUID']
+        system = {'@GUID': guid,
+                  'DNS': {'DNSServerIPAddress': dns, 'BackupDNSServerIPAddress': '', 'DNSDomain': ''},
+                  'TimeSettings': {'TimeSettingConfigSource': 'SNTP' if time_server else 'None', 'TimeServerAddress': time_server,
+                                   'TimeZone': 'Europe/London', 'LocalTimeOffset': 0},
+                  'Subscription': {'CustomerID': customer, 'ServerAddress': server}}
+        api.call('PUT', 'systems', node_address=node, objects=[('System', system)])
+        if route:
+            api.call('POST', 'iproutes', node_address=node, objects=[('IPRoute', {
+                'IPAddress': '0.0.0.0', 'IPMask': '0.0.0.0', 'GatewayIPAddress': gateway, 'Destination': 'LAN1', 'Metric': '0'})])
+
+
+def set_system(lab, name, **sections):
+    """PUT some System sections of one node, e.g. Subscription={'ServerAddress': ...}."""
+    host, node = NODES[name]
+    with client(lab, host) as api:
+        guid = api.get('System', node_address=node)[0]['@GUID']
+        api.call('PUT', 'systems', node_address=node, objects=[('System', dict(sections, **{'@GUID': guid}))])
+
+
+def link(lab, name):
+    return lab.control('GET', '/lab/systems/%s/link' % name)
+
+
+def wait_link(lab, name, predicate, timeout=20.0, what='the expected state'):
+    """Poll the lab's view of a link until predicate(link) holds; fail with the last view."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = link(lab, name)
+        if predicate(current):
+            return current
+        if time.monotonic() > deadline:
+            raise AssertionError('%s did not reach %s within %.0f s; last: %s' % (
+                name, what, timeout, {k: current.get(k) for k in ('LinkState', 'Reason', 'ReasonText', 'Port', 'attempt_log')}))
+        time.sleep(0.2)
+
+
+def wait_state(lab, name, state, timeout=20.0):
+    return wait_link(lab, name, lambda current: current['LinkState'] == state, timeout, state)
+
+
+def com_port(lab, port, mode=None, cert=None):
+    body = {}
+    if mode:
+        body['mode'] = mode
+    if cert:
+        body['cert'] = cert
+    return lab.control('POST', '/lab/com/ports/%d' % port, body)
+
+
+def advance_days(lab, days):
+    return lab.control('POST', '/lab/clock', {'advance_days': days})
