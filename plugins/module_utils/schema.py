@@ -170,11 +170,57 @@ LICENSE = Entity('License', 'licenses', methods=('GET',), quoting='quoted', fiel
     'PBXAddress': Field(fact='pbx_address', writable=False),
 })
 
+
+def _status_field(kind='str', fact=None):
+    return Field(kind, fact=fact, writable=False, source='model')
+
+
+# What a system knows about its subscription link. The guide has nothing for it: this is the collection's model.
+SUBSCRIPTION_STATUS = Entity('SubscriptionStatus', 'subscriptionstatus', methods=('GET',), quoting='quoted', source='model', fields={
+    GUID_KEY: _status_field(fact='guid'),
+    'PBXAddress': _status_field(fact='node_address'),
+    'LinkState': _status_field(fact='link_state'),
+    'Reason': _status_field(fact='reason'),
+    'ReasonText': _status_field(fact='reason_text'),
+    'MissingPrerequisites': _status_field('list', fact='missing_prerequisites'),
+    'ServerAddress': _status_field(fact='server_address'),
+    'ResolvedAddress': _status_field(fact='resolved_address'),
+    'Port': _status_field('int', fact='port'),
+    'ConnectedSince': _status_field(fact='connected_since'),
+    'LastHeartbeat': _status_field(fact='last_heartbeat'),
+    'LastAttempt': _status_field(fact='last_attempt'),
+    'Attempts': _status_field('int', fact='attempts'),
+    'RoundTripMs': _status_field('int', fact='round_trip_ms'),
+    'ErrorModeSince': _status_field(fact='error_mode_since'),
+    'GracePeriodDays': _status_field('int', fact='grace_period_days'),
+    'GraceDaysLeft': _status_field('int', fact='grace_days_left'),
+    'Alarms': Section({'Alarm': Items({
+        'Day': _status_field('int', fact='day'),
+        'Raised': _status_field(fact='raised'),
+        'Text': _status_field(fact='text'),
+    }, key='Day', fact='alarms', source='model')}, source='model'),
+    'Telephony': _status_field(fact='telephony'),
+    'SubscriptionFeatures': _status_field(fact='subscription_features'),
+    'TimeSynchronised': _status_field('bool', fact='time_synchronised'),
+    'TimeOffsetMs': _status_field('int', fact='time_offset_ms'),
+    'LastLicenseUpdate': _status_field(fact='last_license_update'),
+})
+
+# LinkState values of the model, and the names the collection returns for them.
+LINK_STATES = {
+    'NotApplicable': 'not_applicable',
+    'NotConfigured': 'not_configured',
+    'Connecting': 'connecting',
+    'Connected': 'connected',
+    'ErrorMode': 'error_mode',
+    'Expired': 'expired',
+}
+
 PROVISION_IP_ADDRESS = Entity('ProvisionIPAddress', 'provisionIPAddress', methods=('GET', 'PUT'), quoting='quoted', fields={
     'IPAddress': Field(fact='ip_address'),
 })
 
-ENTITIES = dict((e.name, e) for e in (SYSTEM, IP_ROUTE, SERVICE_USER, RIGHTS_GROUP, LICENSE, PROVISION_IP_ADDRESS))
+ENTITIES = dict((e.name, e) for e in (SYSTEM, IP_ROUTE, SERVICE_USER, RIGHTS_GROUP, LICENSE, SUBSCRIPTION_STATUS, PROVISION_IP_ADDRESS))
 
 # The guide's JSON samples spell some names differently; these are the same things.
 ENTITY_ALIASES = {'ProvisonIPAddress': 'ProvisionIPAddress'}

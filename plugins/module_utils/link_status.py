@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What a system's subscription status means: link, grace period, licences.
+
+Pure functions over the facts of the schema's SubscriptionStatus and License
+entities, so the module, the roles' checks and the unit tests read a status the
+same way.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import schema
+
+# Licence Status numbers of the guide (§4.3) that this collection reasons about.
+VALID = 1
+EXPIRED = 2
+INVALID = 0
+
+
+def link_facts(status):
+    """The link part of a SubscriptionStatus's facts, with the state in the collection's words."""
+    state = status.get('link_state') or ''
+    return {
+        'state': schema.LINK_STATES.get(state, 'unknown'),
+        'device_state': state,
+        'reason': status.get('reason') or None,
+        'reason_text': status.get('reason_text') or None,
+        'missing_prerequisites': status.get('missing_prerequisites') or [],
+        'server_address': status.get('server_address') or None,
+        'resolved_address': status.get('resolved_address') or None,
+        'port': status.get('port') or None,
+        'connected_since': status.get('connected_since') or None,
+        'last_heartbeat': status.get('last_heartbeat') or None,
+        'last_attempt': status.get('last_attempt') or None,
+        'attempts': status.get('attempts') or 0,
+        'round_trip_ms': status.get('round_trip_ms') or None,
+        'time_synchronised': bool(status.get('time_synchronised')),
+        'time_offset_ms': status.get('time_offset_ms') or 0,
+    }
+
+
+def grace_facts(status):
+    state = status.get('link_state')
+    return {
+        'in_error_mode': state == 'ErrorMode',
+        'expired': state == 'Expired',
+        'error_mode_since': status.get('error_mode_since') or None,
+        'period_days': status.get('grace_period_days'),
+        'days_left': status.get('grace_days_left'),
+    }
+
+
+def entitlement_facts(licence):
+    """One licence as an entitlement: name, quantity, expiry (YYYY-MM-DD), status in words, grace flag."""
+    expiry = licence.get('expiry_date') or ''
+    return {
+        'key': licence.get('key'),
+        'display_name': licence.get('display_name'),
+        'quantity': licence.get('quantity'),
+        'expiry_date': expiry.replace('/', '-') or None,
+        'status': schema.LICENSE_STATUS.get(licence.get('status'), 'unknown'),
+        'is_grace': bool(licence.get('is_grace')),
+    }
+
+
+def licence_summary(licences):
+    """One word for the licences as a whole, with counts.
+
+    none: no licences; invalid: any invalid (grace over); expired: all expired;
+    partly_expired: some expired; valid: all valid. grace: any in the grace period.
+    """
+    counts = {'valid': 0, 'expired': 0, 'invalid': 0, 'other': 0}
+    for licence in licences:
+        status = licence.get('status')
+        key = {VALID: 'valid', EXPIRED: 'expired', INVALID: 'invalid'}.get(status, 'other')
+        counts[key] += 1
+    if not licences:
+        state = 'none'
+    elif counts['invalid']:
+        state = 'invalid'
+    elif counts['expired'] == len(licences):
+        state = 'expired'
+    elif counts['expired'] or counts['other']:
+        state = 'partly_expired'
+    else:
+        state = 'valid'
+    summary = {'state': state, 'grace': any(licence.get('is_grace') for licence in licences)}
+    summary.update(counts)
+    return summary
+
+
+def node_status(status, licences):
+    """Everything the module returns for one node, from its status and its licences (facts)."""
+    facts = {
+        'node_address': status.get('node_address'),
+        'link': link_facts(status),
+        'grace': grace_facts(status),
+        'alarms': status.get('alarms') or [],
+        'telephony': (status.get('telephony') or 'unknown').lower(),
+        'subscription_features': (status.get('subscription_features') or 'unknown').lower(),
+        'entitlements': [entitlement_facts(licence) for licence in licences],
+        'licence_status': licence_summary(licences),
+    }
+    facts['ready'] = facts['link']['state'] == 'connected' and facts['licence_status']['state'] == 'valid'
+    return facts
