@@ -215,7 +215,7 @@ ipo_setup() {
     ipo_make_tree
     ipo_activate
     ipo_log "python: $(python --version 2>&1) ($IPO_VENV)"
-    ipo_log "ansible: $(ansible --version | head -n1)"
+    ipo_log "ansible: $(ansible --version | sed -n 1p)"  # sed reads all: head would break the pipe
 }
 
 # The venv interpreter's major.minor, e.g. 3.11 (for ansible-test --python).
