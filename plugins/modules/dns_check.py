@@ -1,0 +1,426 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: dns_check
+short_description: Check that the DNS server configured on an IP Office resolves what its subscription link needs
+version_added: 0.1.0
+description:
+  - Asks the DNS server that is configured on the IP Office (O(server), and O(backup_server) when the first gives no
+    answer) for the IPv4 address of the subscription server (O(server_address)) and of every name in O(names).
+    The resolver of the host the check runs on is never used, so the answer is the one the IP Office would get.
+  - The check runs where the task runs, the controller or a probe host it is delegated to. It does not talk to the
+    IP Office itself. What counts is what the IP Office's own network can reach, so delegate it to a host in that
+    network when the controller is elsewhere.
+  - 'Results, each in the collection''s check format (RV(checks)): C(dns.server_reachable) (a configured server
+    answered every query), C(dns.server_address) (the subscription server address resolves to exactly one IPv4
+    address: Avaya''s documents say the link goes to one static address), one C(dns.<name>) per name in O(names)
+    (resolves to at least one IPv4 address), and C(dns.lookup_time) (the slowest lookup against O(max_lookup_ms)).'
+  - A failed check fails the task, with RV(msg) naming each failed check and its hint; RV(checks), RV(passed) and
+    RV(failed_checks) are returned all the same. Use C(failed_when) or C(ignore_errors) to carry on.
+  - The lookups run at the same time. Each server gets one query per name, without retries; a server that does not
+    answer costs O(timeout) at most, so the task takes at most twice O(timeout) when O(backup_server) is set, once
+    otherwise.
+author:
+  - ipoffice.subscription developers (@ipoffice-subscription)
+extends_documentation_fragment:
+  - ipoffice.subscription.attributes.INFO_MODULE
+requirements:
+  - dnspython
+  - netaddr
+options:
+  server:
+    description:
+      - IPv4 address of the DNS server configured on the IP Office (C(systems[].dns.server) of
+        M(ipoffice.subscription.system_info)).
+    type: str
+    required: true
+  backup_server:
+    description:
+      - IPv4 address of the backup DNS server configured on the IP Office, asked when O(server) gives no answer
+        (no answer in time, or an error such as C(REFUSED) or C(SERVFAIL)). A name that O(server) says does not exist
+        (C(NXDOMAIN)) is not asked again.
+    type: str
+  port:
+    description:
+      - UDP port of the DNS servers (TCP when an answer is truncated).
+    type: int
+    default: 53
+  server_address:
+    description:
+      - The subscription server address configured on the IP Office, for example V(admin.uk1.avaya-sub.com)
+        (C(systems[].subscription.server_address) of M(ipoffice.subscription.system_info)).
+    type: str
+    required: true
+  names:
+    description:
+      - Further names that must resolve to at least one IPv4 address. Avaya's documents name
+        V(storage.googleapis.com), used by subscription features that need file storage.
+    type: list
+    elements: str
+    default: [storage.googleapis.com]
+  timeout:
+    description:
+      - Seconds to wait for each server's answer to one query.
+    type: float
+    default: 3
+  max_lookup_ms:
+    description:
+      - The slowest lookup may take this many milliseconds for C(dns.lookup_time) to pass.
+    type: int
+    default: 1000
+notes:
+  - Give O(server) and O(server_address) from the IP Office's configuration, not the values you intend to set, to
+    check what the system will really do.
+seealso:
+  - module: ipoffice.subscription.system_info
+  - module: ipoffice.subscription.dns
+'''
+
+EXAMPLES = r'''
+- name: Check DNS as the IP Office will use it (the task fails when a check fails)
+  ipoffice.subscription.dns_check:
+    server: "{{ ipo.systems[0].dns.server }}"
+    backup_server: "{{ ipo.systems[0].dns.backup_server | default(omit, true) }}"
+    server_address: "{{ ipo.systems[0].subscription.server_address }}"
+
+- name: Check from a probe host inside the customer's network and carry on, keeping the results
+  ipoffice.subscription.dns_check:
+    server: 192.0.2.53
+    server_address: admin.uk1.avaya-sub.com
+    names: [storage.googleapis.com]
+    timeout: 2
+    max_lookup_ms: 500
+  delegate_to: probe1
+  register: dns_result
+  failed_when: false
+
+- name: Show what to fix
+  ansible.builtin.debug:
+    msg: "{{ dns_result.checks | selectattr('status', 'equalto', 'fail') | map(attribute='hint') | list }}"
+  when: not dns_result.passed
+'''
+
+RETURN = r'''
+resolved_address:
+  description: The one IPv4 address of O(server_address); V(null) unless it resolved to exactly one.
+  returned: always
+  type: str
+  sample: 192.0.2.44
+addresses:
+  description: Every IPv4 address the DNS server gave for O(server_address); empty when none.
+  returned: always
+  type: list
+  elements: str
+  sample: [192.0.2.44]
+checks:
+  description:
+    - One result per check, in the collection's check format.
+    - C(dns.server_reachable), C(dns.server_address), one C(dns.<name>) per name in O(names), C(dns.lookup_time).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    check:
+      description: Stable name of the check.
+      type: str
+      sample: dns.server_address
+    status:
+      description: V(pass), V(fail) or V(not_measured) (nothing could be measured, for example no server answered).
+      type: str
+      sample: pass
+    passed:
+      description: V(true) for pass, V(false) for fail, V(null) when not measured.
+      type: bool
+    measured:
+      description:
+        - What was found. C(dns.server_reachable) the address of the server that answered; C(dns.server_address) and
+          C(dns.<name>) the number of IPv4 addresses; C(dns.lookup_time) the slowest lookup in milliseconds.
+      type: raw
+    limit:
+      description: The bound the value is held to (V(1) address, O(max_lookup_ms)); V(null) when none.
+      type: raw
+    unit:
+      description: Unit of RV(checks[].measured) and RV(checks[].limit).
+      type: str
+    summary:
+      description: One line for people.
+      type: str
+    hint:
+      description: What to fix; V(null) when the check passed.
+      type: str
+    details:
+      description:
+        - Further facts, for example the addresses, the response code and the server that answered, or every
+          server asked with what happened.
+      type: dict
+passed:
+  description: No check failed.
+  returned: always
+  type: bool
+failed:
+  description:
+    - V(true) when a check failed, which makes Ansible count the task as failed (RV(msg) says why). Use
+      C(failed_when) or C(ignore_errors) to carry on; everything else is returned all the same.
+  returned: always
+  type: bool
+failed_checks:
+  description: Names of the checks that failed.
+  returned: always
+  type: list
+  elements: str
+  sample: [dns.server_address]
+msg:
+  description: One line naming each failed check with its hint, or saying that all passed.
+  returned: always
+  type: str
+not_measured:
+  description: Names of the checks that could not be measured.
+  returned: always
+  type: list
+  elements: str
+counts:
+  description: How many checks passed, failed and were not measured.
+  returned: always
+  type: dict
+  sample: {pass: 4, fail: 0, not_measured: 0}
+duration_ms:
+  description: How long the lookups took together, in milliseconds.
+  returned: always
+  type: float
+'''
+
+import concurrent.futures
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, dnsquery, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils.dnsquery import ask
+
+# Answers that settle a name: the server knows (NOERROR, with or without addresses) or says it does not exist.
+# Anything else (no answer, REFUSED, SERVFAIL...) sends the query on to the backup server, as the IP Office does.
+FINAL_RCODES = ('NOERROR', 'NXDOMAIN')
+MAX_TIMEOUT = 60
+AVAYA_DOMAIN = 'avaya-sub.com'
+
+
+def _ms(seconds):
+    return round(seconds * 1000.0, 1)
+
+
+def lookup(name, servers, port, timeout, asker=None):
+    """Resolve name as the IP Office does: the first server, then the backup when the first settled nothing.
+
+    Returns {'name', 'attempts' (every server asked, in order), 'answer' (the attempt that settled the name, or
+    None), 'elapsed_ms' (from the first query to the last answer)}."""
+    asker = asker or ask
+    attempts = []
+    answer = None
+    for server in servers:
+        attempt = asker(server, port, name, timeout)
+        attempts.append(attempt)
+        if attempt['rcode'] in FINAL_RCODES:
+            answer = attempt
+            break
+    return {'name': name, 'attempts': attempts, 'answer': answer,
+            'elapsed_ms': round(sum(attempt['elapsed_ms'] or 0 for attempt in attempts), 1)}
+
+
+def _attempt_text(attempt):
+    if attempt['error']:
+        return '%s: %s' % (attempt['server'], attempt['error'])
+    return '%s answered %s' % (attempt['server'], attempt['rcode'])
+
+
+def judge_server_reachable(lookups, servers):
+    """dns.server_reachable: a configured server settled every lookup (the backup counts, as on the IP Office)."""
+    per_server = []
+    for server in servers:
+        tried = [attempt for item in lookups for attempt in item['attempts'] if attempt['server'] == server]
+        settled = [attempt for attempt in tried if attempt['rcode'] in FINAL_RCODES]
+        problems = sorted(set(attempt['error'] or 'answered %s' % attempt['rcode']
+                              for attempt in tried if attempt['rcode'] not in FINAL_RCODES))
+        per_server.append({'address': server, 'role': 'server' if server == servers[0] else 'backup_server',
+                           'queries': len(tried), 'answered': len(settled), 'problems': problems})
+    unsettled = [item for item in lookups if item['answer'] is None]
+    answered_by = sorted(set(item['answer']['server'] for item in lookups if item['answer']))
+    measured = ', '.join(answered_by) or None
+    if not unsettled:
+        primary = per_server[0]
+        if primary['problems']:
+            summary = ('the DNS server %s gave no usable answer (%s); the backup server %s answered'
+                       % (servers[0], '; '.join(primary['problems']), ', '.join(answered_by)))
+        else:
+            summary = 'the DNS server %s answered %d of %d queries' % (servers[0], primary['answered'], primary['queries'])
+        return checks.result('dns.server_reachable', checks.PASS, measured=measured, summary=summary,
+                             servers=per_server)
+    failures = '; '.join(_attempt_text(attempt) for item in unsettled for attempt in item['attempts'])
+    names = ', '.join(item['name'] for item in unsettled)
+    refused = any(attempt['rcode'] for item in unsettled for attempt in item['attempts'])
+    if refused:
+        hint = ('the DNS server answers but does not resolve these names for this client (%s): it must allow recursive '
+                'queries from the IP Office\'s network, with external access to avaya-sub.com and '
+                'storage.googleapis.com' % failures)
+    else:
+        hint = ('no configured DNS server answered (%s): check the DNS server address on the IP Office, that the '
+                'server runs, and that the network and firewall let DNS (UDP and TCP port 53) through to it'
+                % failures)
+    return checks.result('dns.server_reachable', checks.FAIL, measured=measured,
+                         summary='no usable answer for %s' % names, hint=hint, servers=per_server)
+
+
+def judge_server_address(item):
+    """dns.server_address: exactly one IPv4 address (the seeds: the link goes to one static address)."""
+    name = item['name']
+    check = 'dns.server_address'
+    answer = item['answer']
+    if answer is None:
+        return checks.result(check, checks.NOT_MEASURED, limit=1, unit='addresses', query_name=name,
+                             summary='not measured: no DNS server answered for %s' % name)
+    details = dict(query_name=name, addresses=answer['addresses'], rcode=answer['rcode'], answered_by=answer['server'])
+    count = len(answer['addresses'])
+    if answer['rcode'] == 'NXDOMAIN':
+        return checks.result(
+            check, checks.FAIL, measured=0, limit=1, unit='addresses',
+            summary='%s does not exist for the DNS server %s (NXDOMAIN)' % (name, answer['server']),
+            hint=('the customer\'s DNS server must resolve *.%s (external access to the domain %s, where COM\'s '
+                  'regional servers such as admin.uk1.avaya-sub.com live); or the subscription server address %s '
+                  'is misspelt: compare it with the order e-mail' % (AVAYA_DOMAIN, AVAYA_DOMAIN, name)),
+            **details)
+    if count == 0:
+        return checks.result(
+            check, checks.FAIL, measured=0, limit=1, unit='addresses',
+            summary='%s has no IPv4 address at the DNS server %s' % (name, answer['server']),
+            hint=('the customer\'s DNS server knows %s but gives no IPv4 address for it: it must have external access '
+                  'to %s (forward or recurse to the Internet) instead of answering for it itself' % (name, AVAYA_DOMAIN)),
+            **details)
+    if count > 1:
+        return checks.result(
+            check, checks.FAIL, measured=count, limit=1, unit='addresses',
+            summary='%s resolves to %d addresses (%s)' % (name, count, ', '.join(answer['addresses'])),
+            hint=('COM must be one static address: the IP Office links to the single address DNS gives for %s. '
+                  'Remove the extra records (or a local override) at the customer\'s DNS server' % name),
+            **details)
+    return checks.result(check, checks.PASS, measured=1, limit=1, unit='addresses',
+                         summary='%s resolves to %s' % (name, answer['addresses'][0]), **details)
+
+
+def judge_name(item):
+    """dns.<name>: at least one IPv4 address."""
+    name = item['name']
+    check = 'dns.%s' % name
+    answer = item['answer']
+    if answer is None:
+        return checks.result(check, checks.NOT_MEASURED, limit=1, unit='addresses', query_name=name,
+                             summary='not measured: no DNS server answered for %s' % name)
+    details = dict(query_name=name, addresses=answer['addresses'], rcode=answer['rcode'], answered_by=answer['server'])
+    count = len(answer['addresses'])
+    hint = ('the customer\'s DNS server must give external access to %s (forward or recurse to the Internet); '
+            'subscription features that need file storage use it' % name)
+    if answer['rcode'] == 'NXDOMAIN':
+        return checks.result(check, checks.FAIL, measured=0, limit=1, unit='addresses', hint=hint,
+                             summary='%s does not exist for the DNS server %s (NXDOMAIN)' % (name, answer['server']),
+                             **details)
+    if count == 0:
+        return checks.result(check, checks.FAIL, measured=0, limit=1, unit='addresses', hint=hint,
+                             summary='%s has no IPv4 address at the DNS server %s' % (name, answer['server']),
+                             **details)
+    return checks.result(check, checks.PASS, measured=count, limit=1, unit='addresses',
+                         summary='%s resolves to %s' % (name, ', '.join(answer['addresses'])), **details)
+
+
+def judge_lookup_time(lookups, max_lookup_ms):
+    """dns.lookup_time: the slowest lookup that was settled, from its first query to its answer."""
+    timed = dict((item['name'], item['elapsed_ms']) for item in lookups if item['answer'] is not None)
+    if not timed:
+        return checks.result('dns.lookup_time', checks.NOT_MEASURED, limit=max_lookup_ms, unit='ms',
+                             summary='not measured: no lookup was answered')
+    slowest = max(timed, key=lambda name: timed[name])
+    measured = timed[slowest]
+    return checks.passed_if(
+        'dns.lookup_time', measured <= max_lookup_ms, measured=measured, limit=max_lookup_ms, unit='ms',
+        summary='the slowest lookup (%s) took %s ms' % (slowest, measured),
+        hint=('looking up %s took %s ms, more than %s ms: a slow or overloaded DNS server, or a first server that does '
+              'not answer so that the backup is asked; fix or replace the DNS server' % (slowest, measured, max_lookup_ms)),
+        lookups=timed)
+
+
+def judge(lookups, servers, max_lookup_ms):
+    """All results from the lookups; lookups[0] is the subscription server address."""
+    results = [judge_server_reachable(lookups, servers), judge_server_address(lookups[0])]
+    results.extend(judge_name(item) for item in lookups[1:])
+    results.append(judge_lookup_time(lookups, max_lookup_ms))
+    return results
+
+
+def normalise_name(value):
+    return value.strip().rstrip('.').lower()
+
+
+def check_input(params):
+    """Problems with the options, each naming the option and the value; empty when all are good."""
+    problems = [validators.check_ipv4('server', params['server'])]
+    if params['backup_server'] not in (None, ''):
+        problems.append(validators.check_ipv4('backup_server', params['backup_server']))
+    problems.append(validators.check_port('port', params['port']))
+    problems.append(validators.check_server_name('server_address', params['server_address']))
+    for index, name in enumerate(params['names'] or []):
+        problems.append(validators.check_server_name('names[%d]' % index, name, example='storage.googleapis.com'))
+    problems.append(validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT))
+    problems.append(validators.check_positive('max_lookup_ms', params['max_lookup_ms']))
+    return [problem for problem in problems if problem]
+
+
+def run_checks(params, asker=None):
+    servers = [params['server']]
+    if params['backup_server'] not in (None, '') and params['backup_server'] != params['server']:
+        servers.append(params['backup_server'])
+    wanted = [normalise_name(params['server_address'])]
+    for name in params['names'] or []:
+        if normalise_name(name) not in wanted:
+            wanted.append(normalise_name(name))
+    started = time.monotonic()
+    # Independent lookups run at the same time, so a silent server costs one timeout, not one per name.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        lookups = list(pool.map(lambda name: lookup(name, servers, params['port'], params['timeout'], asker), wanted))
+    duration = _ms(time.monotonic() - started)
+    results = judge(lookups, servers, params['max_lookup_ms'])
+    answer = lookups[0]['answer']
+    addresses = list(answer['addresses']) if answer and answer['rcode'] == 'NOERROR' else []
+    outcome = dict(changed=False, resolved_address=addresses[0] if len(addresses) == 1 else None,
+                   addresses=addresses, checks=results, duration_ms=duration)
+    outcome.update(checks.module_outcome(results, 'DNS'))
+    return outcome
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            server=dict(type='str', required=True),
+            backup_server=dict(type='str'),
+            port=dict(type='int', default=53),
+            server_address=dict(type='str', required=True),
+            names=dict(type='list', elements='str', default=['storage.googleapis.com']),
+            timeout=dict(type='float', default=3),
+            max_lookup_ms=dict(type='int', default=1000),
+        ),
+        supports_check_mode=True,
+    )
+    if not validators.HAS_NETADDR:
+        module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
+    problems = check_input(module.params)
+    if problems:
+        module.fail_json(msg='; '.join(problems))
+    if not dnsquery.HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib('dnspython'), exception=dnsquery.DNSPYTHON_IMPORT_ERROR)
+    module.exit_json(**run_checks(module.params))
+
+
+if __name__ == '__main__':
+    main()

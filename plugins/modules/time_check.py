@@ -1,0 +1,535 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: time_check
+short_description: Check the time source and time zone an IP Office's subscriptions depend on
+version_added: 0.1.0
+description:
+  - Sends one SNTP request (RFC 4330, NTP version 4, client mode) to the time source configured on the IP Office
+    (O(server)), checks the answer as RFC 4330 asks (it must echo the request's timestamp, come from a server whose
+    clock is synchronised, and not be a kiss-o'-death), and measures the offset between the time source and the clock
+    of the host the check runs on.
+  - Avaya's documents say subscriptions need an accurate time source (time.google.com is advised) and the right time
+    zone. COM refuses a link from a system whose clock is too far off.
+  - 'Results, each in the collection''s check format (RV(checks)): C(time.source_reachable) (a valid SNTP answer
+    came), C(time.offset) (the offset against O(max_offset_seconds)) and C(time.time_zone) (O(time_zone) is set and
+    is an IANA time zone name).'
+  - The check runs where the task runs, the controller or a probe host it is delegated to, and does not talk to the
+    IP Office itself. The offset compares the time source with that host's clock, so that host's clock must be
+    right (synchronised by NTP) for the offset to say anything about the time source.
+  - A failed check fails the task, with RV(msg) naming each failed check and its hint; RV(checks), RV(passed) and
+    RV(failed_checks) are returned all the same. Use C(failed_when) or C(ignore_errors) to carry on.
+author:
+  - ipoffice.subscription developers (@ipoffice-subscription)
+extends_documentation_fragment:
+  - ipoffice.subscription.attributes.INFO_MODULE
+requirements:
+  - netaddr
+  - dnspython (only when O(server) is a name and O(dns_server) is given)
+options:
+  server:
+    description:
+      - The time server configured on the IP Office, a host name or an IPv4 address (C(systems[].time.server) of
+        M(ipoffice.subscription.system_info)).
+      - A name is resolved through O(dns_server) when it is given, as the IP Office would resolve it. Without
+        O(dns_server) the resolver of the host the check runs on is used, which may answer differently from the
+        IP Office's DNS server.
+    type: str
+    required: true
+  dns_server:
+    description:
+      - IPv4 address of the DNS server configured on the IP Office (port 53), to resolve O(server) when it is a name.
+        The first IPv4 address it gives is used.
+    type: str
+  port:
+    description:
+      - UDP port of the time source.
+    type: int
+    default: 123
+  timeout:
+    description:
+      - Seconds to wait for the SNTP answer, and for the DNS answer when O(server) is resolved through O(dns_server).
+        The request is not repeated.
+    type: float
+    default: 3
+  max_offset_seconds:
+    description:
+      - The largest offset, either way, between the time source and the clock of the host the check runs on for
+        C(time.offset) to pass.
+    type: float
+    default: 5
+  time_zone:
+    description:
+      - The time zone configured on the IP Office (C(systems[].time.time_zone) of
+        M(ipoffice.subscription.system_info)). C(time.time_zone) passes when it is a valid IANA time zone name such as
+        V(Europe/London), and fails when it is empty or not such a name. Whether it is the site's zone cannot be
+        checked here.
+      - Required so that an unset zone is not mistaken for one nobody asked about; give V("") when the system has
+        none.
+    type: str
+    required: true
+notes:
+  - This module sends its own SNTP packet rather than using the C(ntplib) library. C(ntplib)'s last release is 0.4.0
+    (May 2021), its author wrote in 2023 that he no longer actively uses it, a fix merged since has not been released,
+    and its client does not make the checks on the answer that RFC 4330 section 5 asks for, which this module would
+    have to add anyway.
+seealso:
+  - module: ipoffice.subscription.system_info
+  - module: ipoffice.subscription.time
+'''
+
+EXAMPLES = r'''
+- name: Check the time source and zone as the IP Office has them, resolving the name through its DNS
+  ipoffice.subscription.time_check:
+    server: "{{ ipo.systems[0].time.server }}"
+    dns_server: "{{ ipo.systems[0].dns.server }}"
+    time_zone: "{{ ipo.systems[0].time.time_zone }}"
+
+- name: Check a time server by address from a probe host, allowing 2 seconds of offset, and carry on
+  ipoffice.subscription.time_check:
+    server: 192.0.2.123
+    time_zone: Europe/Berlin
+    max_offset_seconds: 2
+  delegate_to: probe1
+  register: time_result
+  failed_when: false
+
+- name: Show the measured offset and what to fix
+  ansible.builtin.debug:
+    msg: "offset {{ time_result.offset_seconds }} s; {{ time_result.msg }}"
+'''
+
+RETURN = r'''
+address:
+  description: The IPv4 address the SNTP request went to; V(null) when O(server) could not be resolved.
+  returned: always
+  type: str
+  sample: 192.0.2.123
+resolved_through:
+  description:
+    - How O(server) became RV(address). V(address) when it is one, V(dns_server) when resolved through O(dns_server),
+      V(local_resolver) when resolved by the host the check runs on.
+  returned: always
+  type: str
+  sample: dns_server
+offset_seconds:
+  description:
+    - The time source's clock minus the clock of the host the check runs on, in seconds; V(null) without a valid answer.
+  returned: always
+  type: float
+  sample: 0.012
+round_trip_ms:
+  description: The SNTP round trip less the server's own processing time, in milliseconds; V(null) without an answer.
+  returned: always
+  type: float
+stratum:
+  description: The time source's stratum (1 for a reference clock, 2 and more for servers that follow one).
+  returned: always
+  type: int
+  sample: 1
+source_time:
+  description: The time source's transmit time, ISO 8601 UTC; V(null) without an answer.
+  returned: always
+  type: str
+  sample: '2026-11-24T14:18:46.126Z'
+checks:
+  description:
+    - One result per check, in the collection's check format. C(time.source_reachable), C(time.offset),
+      C(time.time_zone).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    check:
+      description: Stable name of the check.
+      type: str
+      sample: time.offset
+    status:
+      description: V(pass), V(fail) or V(not_measured) (nothing could be measured, for example no answer came).
+      type: str
+    passed:
+      description: V(true) for pass, V(false) for fail, V(null) when not measured.
+      type: bool
+    measured:
+      description:
+        - What was found. C(time.source_reachable) the round trip in milliseconds; C(time.offset) the offset in
+          seconds (signed); C(time.time_zone) the zone given.
+      type: raw
+    limit:
+      description: The bound the value is held to (O(max_offset_seconds) for C(time.offset)); V(null) when none.
+      type: raw
+    unit:
+      description: Unit of RV(checks[].measured) and RV(checks[].limit).
+      type: str
+    summary:
+      description: One line for people.
+      type: str
+    hint:
+      description: What to fix; V(null) when the check passed.
+      type: str
+    details:
+      description: Further facts, for example the address asked, the stratum, or why an answer was not usable.
+      type: dict
+passed:
+  description: No check failed.
+  returned: always
+  type: bool
+failed:
+  description:
+    - V(true) when a check failed, which makes Ansible count the task as failed (RV(msg) says why). Use
+      C(failed_when) or C(ignore_errors) to carry on; everything else is returned all the same.
+  returned: always
+  type: bool
+failed_checks:
+  description: Names of the checks that failed.
+  returned: always
+  type: list
+  elements: str
+  sample: [time.offset]
+msg:
+  description: One line naming each failed check with its hint, or saying that all passed.
+  returned: always
+  type: str
+not_measured:
+  description: Names of the checks that could not be measured.
+  returned: always
+  type: list
+  elements: str
+counts:
+  description: How many checks passed, failed and were not measured.
+  returned: always
+  type: dict
+  sample: {pass: 3, fail: 0, not_measured: 0}
+duration_ms:
+  description: How long the check took, resolution included, in milliseconds.
+  returned: always
+  type: float
+'''
+
+# Why no library: the project adds a well-kept library before writing by hand what it does. ntplib (PyPI) would be
+# the one, but it is not well kept: its last release is 0.4.0 of May 2021, its author wrote in July 2023 that he
+# no longer actively uses it (cf-natali/ntplib issue 31), and a fix merged that month was never released. Its
+# client also takes any packet that comes from the server's address: it does not check that the answer echoes the
+# request's timestamp, nor the mode, leap indicator, kiss-o'-death or stratum that RFC 4330 section 5 says a client
+# must check, so this module would carry that code anyway. It resolves names with the local resolver only, where
+# this check needs the IP Office's DNS server, and its code refuses times after the NTP era rolls over in 2036.
+# What is left is one 48-byte packet and four timestamps: the functions below, covered by unit tests.
+
+import datetime
+import errno
+import math
+import socket
+import struct
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, dnsquery, validators
+
+
+NTP_EPOCH_OFFSET = 2208988800   # seconds from 1900-01-01 (NTP era 0) to 1970-01-01 (Unix)
+NTP_ERA_SECONDS = 1 << 32
+PACKET_SIZE = 48
+NTP_VERSION = 4
+MODE_CLIENT = 3
+MODE_SERVER = 4
+LEAP_ALARM = 3                  # leap indicator 3: the server's clock is not synchronised
+MAX_STRATUM = 15
+MAX_TIMEOUT = 60
+
+
+class SntpError(Exception):
+    """No usable answer. kind: 'unreachable' (nothing came back) or 'unusable' (an answer that must not be used)."""
+
+    def __init__(self, kind, text):
+        super(SntpError, self).__init__(text)
+        self.kind = kind
+
+
+# --- the SNTP packet (RFC 4330) ------------------------------------------------------------------------------------
+
+def to_ntp(unix_seconds):
+    """Unix seconds -> 8-byte NTP timestamp (32-bit seconds since 1900, wrapping per era, 32-bit fraction)."""
+    whole = math.floor(unix_seconds)
+    fraction = int((unix_seconds - whole) * NTP_ERA_SECONDS) & 0xFFFFFFFF
+    return struct.pack('!II', (int(whole) + NTP_EPOCH_OFFSET) % NTP_ERA_SECONDS, fraction)
+
+
+def from_ntp(data):
+    """8-byte NTP timestamp -> Unix seconds. RFC 4330 section 3: with the top bit set the time is in 1968-2036
+    (era 0), without it in 2036-2104 (era 1), so the same code works across the 2036 rollover."""
+    seconds, fraction = struct.unpack('!II', data)
+    if not seconds & 0x80000000:
+        seconds += NTP_ERA_SECONDS
+    return seconds - NTP_EPOCH_OFFSET + fraction / float(NTP_ERA_SECONDS)
+
+
+def build_request(unix_seconds):
+    """A client request whose transmit timestamp is unix_seconds -> (packet, the transmit timestamp's bytes)."""
+    transmit = to_ntp(unix_seconds)
+    packet = bytearray(PACKET_SIZE)
+    packet[0] = (NTP_VERSION << 3) | MODE_CLIENT    # leap indicator 0
+    packet[40:48] = transmit
+    return bytes(packet), transmit
+
+
+def parse_reply(reply, transmit):
+    """Check a server's answer to the request whose transmit timestamp was `transmit` (RFC 4330 section 5).
+
+    Returns {'leap', 'version', 'stratum', 'reference_id', 'receive', 'transmit'} (times as Unix seconds), or raises
+    SntpError('unusable', why) for an answer that must not be used, and SntpError('mismatch', why) for one that does
+    not answer this request (the caller keeps waiting)."""
+    if len(reply) < PACKET_SIZE:
+        raise SntpError('unusable', 'a short answer (%d bytes, at least %d expected)' % (len(reply), PACKET_SIZE))
+    leap, version, mode = reply[0] >> 6, (reply[0] >> 3) & 0x7, reply[0] & 0x7
+    stratum = reply[1]
+    if mode != MODE_SERVER:
+        raise SntpError('mismatch', 'not a server answer (mode %d)' % mode)
+    if reply[24:32] != transmit:
+        raise SntpError('mismatch', 'an answer to another request (its originate timestamp is not ours)')
+    reference_id = reply[12:16]
+    if stratum == 0:
+        code = reference_id.decode('ascii', 'replace').strip('\0 ')
+        raise SntpError('unusable', "a kiss-o'-death answer (%s): the server tells this client to stop asking%s"
+                        % (code or 'no code', ' (rate limit)' if code == 'RATE' else
+                           ' (access denied)' if code in ('DENY', 'RSTR') else ''))
+    if leap == LEAP_ALARM or stratum > MAX_STRATUM:
+        raise SntpError('unusable', 'the server says its own clock is not synchronised (leap indicator %d, stratum %d)'
+                        % (leap, stratum))
+    if reply[40:48] == b'\0' * 8:
+        raise SntpError('unusable', 'an answer without a transmit timestamp')
+    if stratum == 1:
+        reference = reference_id.decode('ascii', 'replace').strip('\0 ')
+    else:
+        reference = socket.inet_ntoa(reference_id)
+    return {'leap': leap, 'version': version, 'stratum': stratum, 'reference_id': reference,
+            'receive': from_ntp(reply[32:40]), 'transmit': from_ntp(reply[40:48])}
+
+
+def offset_and_delay(t1, t2, t3, t4):
+    """RFC 4330 section 5: t1 request sent (client clock), t2 received (server clock), t3 answer sent (server clock),
+    t4 received (client clock) -> (offset of the server's clock from the client's, round-trip delay), in seconds."""
+    return ((t2 - t1) + (t3 - t4)) / 2.0, (t4 - t1) - (t3 - t2)
+
+
+# --- the network ---------------------------------------------------------------------------------------------------
+
+def sntp_query(address, port, timeout, clock=time.time):
+    """One SNTP request to address:port, no retry -> parse_reply's dict plus 'offset' and 'delay' (seconds).
+    Raises SntpError. Stray or stale packets are skipped until the timeout runs out."""
+    deadline = time.monotonic() + timeout
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        # Connected, so only the server's address and port can answer (and an ICMP refusal is reported at once).
+        sock.connect((address, port))
+        sent = clock()
+        packet, transmit = build_request(sent)
+        sock.send(packet)
+        skipped = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SntpError('unreachable', 'no answer from %s:%d within %g s%s' % (
+                    address, port, timeout, (' (ignored: %s)' % '; '.join(skipped)) if skipped else ''))
+            sock.settimeout(remaining)
+            try:
+                reply = sock.recv(512)
+            except socket.timeout:
+                continue
+            received = clock()
+            try:
+                answer = parse_reply(reply, transmit)
+            except SntpError as exc:
+                if exc.kind == 'mismatch':
+                    skipped.append(str(exc))
+                    continue
+                raise
+            answer['offset'], answer['delay'] = offset_and_delay(sent, answer['receive'], answer['transmit'], received)
+            return answer
+    except OSError as exc:
+        text = exc.strerror or str(exc)
+        if exc.errno == errno.ECONNREFUSED:
+            text = 'nothing listens on UDP port %d (the host answered port unreachable)' % port
+        raise SntpError('unreachable', '%s:%d: %s' % (address, port, text))
+    finally:
+        sock.close()
+
+
+def resolve_through(dns_server, name, timeout):
+    """The IPv4 addresses of name from dns_server (port 53, one query, no retry) -> (addresses, problem)."""
+    attempt = dnsquery.ask(dns_server, 53, name, timeout)
+    if attempt['error']:
+        return [], 'the DNS server %s: %s' % (dns_server, attempt['error'])
+    if attempt['rcode'] != 'NOERROR':
+        return [], 'the DNS server %s answered %s for %s' % (dns_server, attempt['rcode'], name)
+    if not attempt['addresses']:
+        return [], 'the DNS server %s has no IPv4 address for %s' % (dns_server, name)
+    return attempt['addresses'], None
+
+
+def resolve_locally(name, port):
+    """The IPv4 addresses of name from the resolver of the host this runs on -> (addresses, problem)."""
+    try:
+        infos = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_DGRAM)
+    except (socket.gaierror, OSError) as exc:
+        return [], 'this host\'s resolver cannot resolve %s: %s' % (name, exc.strerror or exc)
+    addresses = []
+    for info in infos:
+        if info[4][0] not in addresses:
+            addresses.append(info[4][0])
+    return addresses, None
+
+
+def resolve(params):
+    """-> (address or None, how: address|dns_server|local_resolver, all addresses, problem or None)."""
+    server = params['server'].strip()
+    if validators.is_ipv4_address(server):
+        return server, 'address', [server], None
+    if params['dns_server']:
+        addresses, problem = resolve_through(params['dns_server'], server, params['timeout'])
+        how = 'dns_server'
+    else:
+        addresses, problem = resolve_locally(server, params['port'])
+        how = 'local_resolver'
+    if not addresses and not problem:
+        problem = 'no IPv4 address for %s' % server
+    return (addresses[0] if addresses else None), how, addresses, problem
+
+
+# --- the results ---------------------------------------------------------------------------------------------------
+
+def _iso(unix_seconds):
+    moment = datetime.datetime.fromtimestamp(unix_seconds, tz=datetime.timezone.utc)
+    return moment.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (moment.microsecond // 1000)
+
+
+def judge_reachable(server, address, answer=None, error=None, resolve_problem=None, port=123, **details):
+    """time.source_reachable: a valid SNTP answer came."""
+    check = 'time.source_reachable'
+    details = dict(details, server=server, port=port)
+    if resolve_problem:
+        return checks.result(
+            check, checks.FAIL, unit='ms', summary='%s could not be resolved' % server,
+            hint=('the time server name %s does not resolve (%s): the IP Office\'s DNS must resolve it, or configure '
+                  'the time server by address' % (server, resolve_problem)), **details)
+    if error is not None:
+        if error.kind == 'unreachable':
+            hint = ('the time source %s (%s) did not answer (%s): check the time server setting, that the firewall '
+                    'lets SNTP (UDP port %d) out, and the default route; Avaya advises time.google.com'
+                    % (server, address, error, port))
+        else:
+            hint = ('the time source %s (%s) answered, but the answer must not be used: %s; use another time source '
+                    'such as time.google.com' % (server, address, error))
+        return checks.result(check, checks.FAIL, unit='ms', summary='no usable answer from %s' % server, hint=hint,
+                             address=address, problem=str(error), **details)
+    round_trip = round(max(answer['delay'], 0.0) * 1000.0, 1)
+    return checks.result(check, checks.PASS, measured=round_trip, unit='ms',
+                         summary='%s (%s) answered, stratum %d' % (server, address, answer['stratum']),
+                         address=address, stratum=answer['stratum'], reference_id=answer['reference_id'], **details)
+
+
+def judge_offset(offset, max_offset_seconds, server):
+    """time.offset: the time source and this host's clock agree within max_offset_seconds."""
+    if offset is None:
+        return checks.result('time.offset', checks.NOT_MEASURED, limit=max_offset_seconds, unit='s',
+                             summary='not measured: no usable answer from the time source')
+    measured = round(offset, 3)
+    return checks.passed_if(
+        'time.offset', abs(offset) <= max_offset_seconds, measured=measured, limit=max_offset_seconds, unit='s',
+        summary='the time source is %+.3f s from this host\'s clock' % offset,
+        hint=('the time source %s and the clock of the host running this check differ by %.3f s (more than %g s): '
+              'either the time source is wrong, and the IP Office would take its wrong time (COM refuses a clock too '
+              'far off), or this host\'s clock is; compare both with a trusted source and fix the wrong one'
+              % (server, offset, max_offset_seconds)))
+
+
+def judge_time_zone(value, names=None):
+    """time.time_zone: set, and an IANA time zone name."""
+    check = 'time.time_zone'
+    names = validators.time_zone_names() if names is None else names
+    if value is None or str(value).strip() == '':
+        return checks.result(check, checks.FAIL, measured=value,
+                             summary='no time zone is set on the IP Office',
+                             hint=('set the IP Office\'s time zone to the site\'s zone (System > System: Time Zone; '
+                                   'the ipoffice.subscription.time module, option time_zone)'))
+    if not names:
+        return checks.result(check, checks.NOT_MEASURED, measured=value,
+                             summary='not measured: this Python has no IANA time zone database (install tzdata)')
+    problem = validators.check_time_zone('time_zone', value, names=names)
+    if problem:
+        return checks.result(check, checks.FAIL, measured=value, summary='%r is not an IANA time zone name' % value,
+                             hint=('set the IP Office\'s time zone to the site\'s IANA zone (the '
+                                   'ipoffice.subscription.time module, option time_zone): %s' % problem))
+    return checks.result(check, checks.PASS, measured=value,
+                         summary='%s is a valid time zone (whether it is the site\'s is not checked)' % value)
+
+
+def check_input(params):
+    """Problems with the options, each naming the option and the value; empty when all are good."""
+    problems = [validators.check_host_or_ipv4('server', params['server'])]
+    if params['dns_server'] not in (None, ''):
+        problems.append(validators.check_ipv4('dns_server', params['dns_server']))
+    problems.append(validators.check_port('port', params['port']))
+    problems.append(validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT))
+    problems.append(validators.check_positive('max_offset_seconds', params['max_offset_seconds']))
+    return [problem for problem in problems if problem]
+
+
+def run_checks(params, query=sntp_query):
+    started = time.monotonic()
+    server = params['server'].strip()
+    address, how, addresses, problem = resolve(params)
+    details = dict(resolved_through=how, addresses=addresses)
+    answer = error = None
+    if address is not None:
+        try:
+            answer = query(address, params['port'], params['timeout'])
+        except SntpError as exc:
+            error = exc
+    results = [
+        judge_reachable(server, address, answer, error, problem, params['port'], **details),
+        judge_offset(answer['offset'] if answer else None, params['max_offset_seconds'], server),
+        judge_time_zone(params['time_zone']),
+    ]
+    outcome = dict(
+        changed=False, address=address, resolved_through=how,
+        offset_seconds=round(answer['offset'], 3) if answer else None,
+        round_trip_ms=round(max(answer['delay'], 0.0) * 1000.0, 1) if answer else None,
+        stratum=answer['stratum'] if answer else None,
+        source_time=_iso(answer['transmit']) if answer else None,
+        checks=results, duration_ms=round((time.monotonic() - started) * 1000.0, 1))
+    outcome.update(checks.module_outcome(results, 'time'))
+    return outcome
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            server=dict(type='str', required=True),
+            dns_server=dict(type='str'),
+            port=dict(type='int', default=123),
+            timeout=dict(type='float', default=3),
+            max_offset_seconds=dict(type='float', default=5),
+            time_zone=dict(type='str', required=True),
+        ),
+        supports_check_mode=True,
+    )
+    if not validators.HAS_NETADDR:
+        module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
+    problems = check_input(module.params)
+    if problems:
+        module.fail_json(msg='; '.join(problems))
+    needs_dns = module.params['dns_server'] and not validators.is_ipv4_address(module.params['server'].strip())
+    if needs_dns and not dnsquery.HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib('dnspython'), exception=dnsquery.DNSPYTHON_IMPORT_ERROR)
+    module.exit_json(**run_checks(module.params))
+
+
+if __name__ == '__main__':
+    main()
