@@ -195,3 +195,27 @@ def check_customer_id(option, value):
         return None
     return ('%s must be 1 to 32 letters, digits and hyphens, starting with a letter or a digit: got %r'
             % (option, value))
+
+
+def check_port_list(option, value, maximum_count=16):
+    """A non-empty list of distinct TCP ports (order kept: it is the order they are tried in)."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return '%s must be a non-empty list of TCP ports such as [443, 8443]: got %r' % (option, value)
+    if len(value) > maximum_count:
+        return '%s must list at most %d ports: got %d' % (option, maximum_count, len(value))
+    for index, port in enumerate(value):
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            return '%s[%d] must be a TCP port from 1 to 65535: got %r' % (option, index, port)
+    if len(set(value)) != len(value):
+        return '%s must not name a port twice: got %r' % (option, list(value))
+    return None
+
+
+_URL_PATH = re.compile(r'/[A-Za-z0-9._~!$&\'()*+,;=:@%/-]*')
+
+
+def check_url_path(option, value):
+    """The path part of a URL, starting with '/': no scheme, host, query, fragment or spaces."""
+    if isinstance(value, str) and len(value) <= 1024 and _URL_PATH.fullmatch(value):
+        return None
+    return '%s must be a URL path starting with / such as /link/v1 (no scheme, host, query or spaces): got %r' % (option, value)

@@ -1,0 +1,548 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: link_quality_check
+short_description: Measure round trip and throughput to the subscription server against Avaya's limits
+version_added: 0.1.0
+description:
+  - Measures the path to O(address) on O(port) against the limits in Avaya's documents for the subscription link, at
+    most 200 ms round trip (O(max_round_trip_ms)) and at least 128 kbit/s (O(min_throughput_kbps)).
+  - 'C(quality.round_trip): the median of O(samples) round trips against O(max_round_trip_ms); the worst is reported
+    too. With O(client_cert) and O(client_key) the round trip is measured at the application layer, as WebSocket
+    ping and pong over the TLS link (method C(websocket_ping)), and that is what is judged. Without an identity only
+    TCP connects can be timed (method C(tcp_connect)), and the result says so: a TCP proxy or firewall that
+    terminates TCP on the path (a user-space proxy, a TLS-inspecting firewall) answers the connect itself, so the
+    connect time does not show the delay behind it and can make a slow path look fast. The TCP connect times are
+    always reported as well.'
+  - 'C(quality.throughput): a transfer of known size (O(throughput_bytes)) from the server, timed. It needs a server
+    that sends such a transfer on request. Avaya publishes no link protocol; the collection''s lab speaks its own
+    (C(hello), then C(speedtest) with a byte count, answered by one binary WebSocket frame of that many random bytes),
+    so the measurement needs O(client_cert), O(client_key), O(customer_id) (the C(hello) names the customer) and a
+    peer that answers C(speedtest). Otherwise the check is V(not_measured), never V(pass), and its summary says why.'
+  - 'Throughput is O(throughput_bytes) times 8 over the time from the request to the last byte, less one round trip
+    (the request''s way out and the first byte''s way back; at most half the elapsed time is taken off). 1 kbit/s is
+    1000 bit/s. When the transfer does not finish within O(timeout) plus three times the time the limit allows for
+    it, the check fails with an upper bound.'
+  - The check runs where the task runs, the controller or a probe host it is delegated to; it does not talk to the
+    IP Office. What counts is the IP Office's own network, so delegate it to a host in that network.
+  - A failed check fails the task, with RV(msg) naming it; RV(checks) and RV(passed) are returned all the same.
+    Use C(failed_when) or C(ignore_errors) to carry on.
+author:
+  - ipoffice.subscription developers (@ipoffice-subscription)
+extends_documentation_fragment:
+  - ipoffice.subscription.attributes.INFO_MODULE
+requirements:
+  - netaddr
+  - websockets (only with O(client_cert))
+options:
+  address:
+    description:
+      - IPv4 address of the subscription server, as DNS resolves its name.
+    type: str
+    required: true
+  port:
+    description:
+      - TCP port, normally the first open one of M(ipoffice.subscription.port_check) (443 or 8443).
+    type: int
+    default: 443
+  server_name:
+    description:
+      - The subscription server's host name (SNI, HTTP C(Host), and the name its certificate must carry). Required
+        with O(client_cert).
+    type: str
+  ca_path:
+    description:
+      - PEM file of the CA that must have issued the server's certificate; without it, the trust store of the host
+        the check runs on.
+    type: path
+  client_cert:
+    description:
+      - PEM file of a client certificate the server accepts. With it the round trip is measured at the application
+        layer and throughput can be measured. Give O(client_key) with it.
+    type: path
+  client_key:
+    description:
+      - PEM file of the private key of O(client_cert). Only its path is used in results; its content never is.
+    type: path
+  path:
+    description:
+      - HTTP path of the WebSocket. V(/link/v1) is the lab's; set it to the path your server serves.
+    type: str
+    default: /link/v1
+  customer_id:
+    description:
+      - Customer ID to name in the C(hello) that must come before the C(speedtest) request. Without it throughput
+        is not measured.
+    type: str
+  samples:
+    description:
+      - How many round trips to time, for each method (1 to 50).
+    type: int
+    default: 5
+  max_round_trip_ms:
+    description:
+      - The median round trip may be at most this many milliseconds (Avaya's limit is 200).
+    type: float
+    default: 200
+  min_throughput_kbps:
+    description:
+      - The throughput must be at least this many kbit/s (Avaya's minimum is 128).
+    type: float
+    default: 128
+  throughput_bytes:
+    description:
+      - Bytes to transfer for the throughput measurement (1000 to 4194304, the most the lab's server sends). More
+        bytes give a steadier figure and take longer; 32000 bytes take 2 s at 128 kbit/s.
+    type: int
+    default: 32000
+  timeout:
+    description:
+      - Seconds for each TCP connect, each TLS and WebSocket opening and each round trip; more than 0, at most 60.
+    type: float
+    default: 3
+notes:
+  - The measurement is one short moment of the path, taken from where the task runs. A busy period, or a different
+    path from the IP Office itself, can give other figures.
+seealso:
+  - module: ipoffice.subscription.port_check
+  - module: ipoffice.subscription.tls_check
+'''
+
+EXAMPLES = r'''
+- name: Round trip by TCP connect only (no client identity)
+  ipoffice.subscription.link_quality_check:
+    address: "{{ dns_result.resolved_address }}"
+    port: "{{ ports_result.first_open_port }}"
+  register: quality
+  failed_when: false
+
+- name: Round trip over the WebSocket and throughput, with a client identity the server accepts
+  ipoffice.subscription.link_quality_check:
+    address: 192.0.2.44
+    server_name: admin.uk1.avaya-sub.com
+    ca_path: /etc/ipoffice/com-ca.pem
+    client_cert: /etc/ipoffice/probe.pem
+    client_key: /etc/ipoffice/probe.key
+    customer_id: C-12345
+  register: quality
+
+- name: Show the figures
+  ansible.builtin.debug:
+    msg: >-
+      round trip {{ quality.round_trip_ms.median | default('?') }} ms ({{ quality.round_trip_method }}),
+      throughput {{ quality.throughput_kbps | default('not measured', true) }} kbit/s
+'''
+
+RETURN = r'''
+round_trip_method:
+  description: V(websocket_ping), V(tcp_connect), or V(null) when nothing could be timed.
+  returned: always
+  type: str
+  sample: websocket_ping
+round_trip_ms:
+  description: The round trips the check judged (those of RV(round_trip_method)); V(null) when none.
+  returned: always
+  type: dict
+  contains:
+    median:
+      description: Median in milliseconds.
+      type: float
+    worst:
+      description: Slowest in milliseconds.
+      type: float
+    best:
+      description: Fastest in milliseconds.
+      type: float
+    count:
+      description: How many round trips were timed.
+      type: int
+    samples:
+      description: Every round trip in milliseconds, in order.
+      type: list
+      elements: float
+tcp_connect_ms:
+  description: TCP connect times (same keys as RV(round_trip_ms)); V(null) when no connect succeeded.
+  returned: always
+  type: dict
+websocket_ping_ms:
+  description: WebSocket ping round trips (same keys as RV(round_trip_ms)); V(null) when not measured.
+  returned: always
+  type: dict
+throughput_kbps:
+  description: Measured throughput in kbit/s; V(null) when not measured.
+  returned: always
+  type: float
+  sample: 1543.2
+throughput:
+  description: The transfer behind RV(throughput_kbps); V(null) when there was none.
+  returned: always
+  type: dict
+  contains:
+    bytes:
+      description: Bytes asked for.
+      type: int
+    received:
+      description: Whether they all arrived.
+      type: bool
+    elapsed_seconds:
+      description: From the request to the last byte (or to giving up).
+      type: float
+    round_trip_subtracted_ms:
+      description: The round trip taken off the elapsed time.
+      type: float
+    raw_kbps:
+      description: Throughput over the whole elapsed time, round trip included.
+      type: float
+websocket_error:
+  description: Why no WebSocket could be used (no identity, TLS or upgrade failure); V(null) when one was used.
+  returned: always
+  type: str
+checks:
+  description:
+    - One result per check, in the collection's check format, C(quality.round_trip) and C(quality.throughput).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    check:
+      description: Stable name of the check.
+      type: str
+      sample: quality.round_trip
+    status:
+      description: V(pass), V(fail) or V(not_measured).
+      type: str
+    passed:
+      description: V(true) for pass, V(false) for fail, V(null) when not measured.
+      type: bool
+    measured:
+      description: The median round trip in ms, or the throughput in kbit/s.
+      type: raw
+    limit:
+      description: O(max_round_trip_ms) or O(min_throughput_kbps).
+      type: raw
+    unit:
+      description: V(ms) or V(kbit/s).
+      type: str
+    summary:
+      description: One line for people, naming the method.
+      type: str
+    hint:
+      description: What to fix; V(null) when the check passed.
+      type: str
+    details:
+      description: Further facts, for example C(method), C(worst) and C(samples).
+      type: dict
+passed:
+  description: No check failed.
+  returned: always
+  type: bool
+failed:
+  description:
+    - Names of the checks that failed, as the module returns them. A non-empty list makes Ansible count the task as
+      failed, and Ansible then keeps only V(true) in the registered result; read RV(failed_checks) there.
+  returned: always
+  type: raw
+failed_checks:
+  description: Names of the checks that failed (the same list as RV(failed), kept as a list in the registered result).
+  returned: always
+  type: list
+  elements: str
+not_measured:
+  description: Names of the checks that could not be measured.
+  returned: always
+  type: list
+  elements: str
+  sample: [quality.throughput]
+counts:
+  description: How many checks passed, failed and were not measured.
+  returned: always
+  type: dict
+msg:
+  description: One line saying what passed or failed.
+  returned: always
+  type: str
+duration_ms:
+  description: How long the whole check took, in milliseconds.
+  returned: always
+  type: float
+'''
+
+import json
+import ssl
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, netprobe, validators
+
+MAX_TIMEOUT = 60
+MAX_SAMPLES = 50
+MIN_BYTES = 1000
+MAX_BYTES = 4 * 1024 * 1024
+PROBE_NAME = 'ipoffice.subscription link_quality_check'
+TCP_LIMITATION = ('TCP connect time only (no client identity for an application-level round trip): a proxy or firewall '
+                  'that terminates TCP on the path answers the connect itself, so a delay behind it does not show')
+
+
+def _where(params):
+    return '%s:%d' % (params['address'], params['port'])
+
+
+def time_tcp(params):
+    """TCP connect samples: (list of ms of the successful ones, list of every outcome)."""
+    outcomes = [netprobe.tcp_connect_outcome(params['address'], params['port'], params['timeout'])
+                for _index in range(params['samples'])]
+    return [item['ms'] for item in outcomes if item['state'] == 'open'], outcomes
+
+
+def time_pings(connection, samples, timeout):
+    """WebSocket ping round trips in ms; stops at the first pong that does not come in time."""
+    found = []
+    for _index in range(samples):
+        started = time.monotonic()
+        pong = connection.ping()
+        if not pong.wait(timeout):
+            break
+        found.append(netprobe.ms(time.monotonic() - started))
+    return found
+
+
+def _recv_message(connection, deadline):
+    """The next text message as a dict, or None when none comes before deadline or it is not the protocol's."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    data = connection.recv(timeout=remaining)
+    if isinstance(data, bytes):
+        return {'type': '(binary)'}
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return {'type': '(not JSON)'}
+    return message if isinstance(message, dict) else {'type': '(not an object)'}
+
+
+def measure_throughput(connection, params, round_trip_ms):
+    """(facts or None, reason it was not measured or None)."""
+    size = params['throughput_bytes']
+    timeout = params['timeout']
+    hello = json.dumps({'type': 'hello', 'customer_id': params['customer_id'], 'time': time.time(),
+                        'system': {'name': PROBE_NAME, 'type': 'probe'}})
+    try:
+        connection.send(hello)
+        answer = _recv_message(connection, time.monotonic() + timeout)
+    except TimeoutError:
+        return None, 'the server did not answer the hello within %g s' % timeout
+    if answer is None or answer.get('type') != 'welcome':
+        text = (answer or {}).get('text') or (answer or {}).get('reason') or (answer or {}).get('type')
+        return None, 'the server did not welcome the hello (%s)' % text
+    allowed = size * 8 / (params['min_throughput_kbps'] * 1000.0)
+    wait = timeout + 3 * allowed
+    connection.send(json.dumps({'type': 'speedtest', 'bytes': size}))
+    started = time.monotonic()
+    # A ping right behind the request: its pong comes after the data from a server that answers in order, so a pong
+    # without data means the server ignored the request, not that the path is slow.
+    pong = connection.ping()
+    deadline = started + wait
+    while True:
+        try:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError()
+            data = connection.recv(timeout=remaining)
+        except TimeoutError:
+            elapsed = time.monotonic() - started
+            if pong.is_set():
+                return None, 'the server answered a ping but sent no data for the speedtest request'
+            bound, _transfer = netprobe.throughput(size, elapsed)
+            return {'bytes': size, 'received': False, 'elapsed_seconds': round(elapsed, 3), 'round_trip_subtracted_ms': 0.0,
+                    'raw_kbps': bound, 'kbps': bound, 'upper_bound': True}, None
+        if isinstance(data, bytes):
+            break
+        try:
+            message = json.loads(data)
+        except ValueError:
+            message = {}
+        if isinstance(message, dict) and message.get('type') == 'error':
+            return None, 'the server does not answer the speedtest request: %s' % message.get('text')
+    elapsed = time.monotonic() - started
+    if len(data) != size:
+        return None, 'the server sent %d bytes for a speedtest of %d' % (len(data), size)
+    kbps, transfer = netprobe.throughput(size, elapsed, (round_trip_ms or 0.0) / 1000.0)
+    raw, _transfer = netprobe.throughput(size, elapsed)
+    return {'bytes': size, 'received': True, 'elapsed_seconds': round(elapsed, 3),
+            'round_trip_subtracted_ms': netprobe.ms(elapsed - transfer), 'raw_kbps': raw, 'kbps': kbps,
+            'upper_bound': False}, None
+
+
+def use_websocket(params, context):
+    """(ping ms list, throughput facts or None, why throughput was not measured, websocket error or None)."""
+    if not params['client_cert']:
+        reason = 'no client_cert and client_key given: the server requires a client certificate'
+        return [], None, reason, reason
+    try:
+        connection = netprobe.open_websocket(params['address'], params['port'], params['server_name'], context,
+                                             params['path'], params['timeout'],
+                                             max_size=params['throughput_bytes'] + 65536)
+    except Exception as exc:  # pylint: disable=broad-except
+        _kind, text = netprobe.websocket_error(exc)
+        reason = 'no WebSocket to %s: %s' % (_where(params), text)
+        return [], None, reason, reason
+    pings = []
+    try:
+        pings = time_pings(connection, params['samples'], params['timeout'])
+        if not params['customer_id']:
+            return pings, None, 'no customer_id given for the hello that must come before the speedtest request', None
+        facts, reason = measure_throughput(connection, params, netprobe.median(pings))
+        return pings, facts, reason, None
+    except Exception as exc:  # pylint: disable=broad-except
+        _kind, text = netprobe.websocket_error(exc)
+        return pings, None, 'the WebSocket failed during the measurement: %s' % text, None
+    finally:
+        netprobe.close_quietly(connection)
+
+
+def judge_round_trip(params, tcp_ms, tcp_outcomes, ping_ms, websocket_error):
+    limit = params['max_round_trip_ms']
+    if ping_ms:
+        method, stats = 'websocket_ping', netprobe.summary_ms(ping_ms)
+        how = 'WebSocket ping over the TLS link'
+    elif tcp_ms:
+        method, stats = 'tcp_connect', netprobe.summary_ms(tcp_ms)
+        how = TCP_LIMITATION
+    else:
+        errors = sorted(set('%s (%s)' % (item['state'], item['error']) for item in tcp_outcomes))
+        return checks.result('quality.round_trip', checks.NOT_MEASURED, limit=limit, unit='ms',
+                             summary='not measured: no TCP connection to %s succeeded: %s' % (_where(params), ', '.join(errors)),
+                             method=None), None, None
+    details = dict(method=method, worst=stats['worst'], best=stats['best'], samples=stats['samples'],
+                   tcp_connect_ms=netprobe.summary_ms(tcp_ms))
+    if method == 'tcp_connect':
+        details['limitation'] = TCP_LIMITATION
+        details['websocket_error'] = websocket_error
+    result = checks.passed_if(
+        'quality.round_trip', stats['median'] <= limit, measured=stats['median'], limit=limit, unit='ms',
+        summary='median round trip %s ms, worst %s ms, over %d samples (method %s: %s)' % (
+            stats['median'], stats['worst'], stats['count'], method, how),
+        hint=('the round trip to %s is %s ms (median), more than the %g ms the subscription link allows: use a '
+              'faster Internet connection or path, or find what delays it (a proxy, a congested or satellite link)'
+              % (_where(params), stats['median'], limit)),
+        **details)
+    return result, method, stats
+
+
+def judge_throughput(params, facts, reason):
+    limit = params['min_throughput_kbps']
+    if facts is None:
+        return checks.result('quality.throughput', checks.NOT_MEASURED, limit=limit, unit='kbit/s',
+                             summary='not measured: the path offers nothing to measure against (%s)' % reason)
+    hint = ('the throughput to %s is %s kbit/s%s, less than the %g kbit/s the subscription link needs: a faster '
+            'Internet connection, or less traffic competing with the IP Office (QoS)'
+            % (_where(params), facts['kbps'], ' at most' if facts['upper_bound'] else '', limit))
+    if facts['upper_bound']:
+        summary = ('less than %s kbit/s: %d bytes did not arrive within %s s' % (facts['kbps'], facts['bytes'],
+                                                                                 facts['elapsed_seconds']))
+    else:
+        summary = '%s kbit/s: %d bytes in %s s (%s kbit/s with the round trip of %s ms)' % (
+            facts['kbps'], facts['bytes'], facts['elapsed_seconds'], facts['raw_kbps'], facts['round_trip_subtracted_ms'])
+    return checks.passed_if('quality.throughput', facts['kbps'] >= limit and not facts['upper_bound'],
+                            measured=facts['kbps'], limit=limit, unit='kbit/s', summary=summary, hint=hint,
+                            method='speedtest', **dict((key, facts[key]) for key in (
+                                'bytes', 'received', 'elapsed_seconds', 'round_trip_subtracted_ms', 'raw_kbps', 'upper_bound')))
+
+
+def check_input(params):
+    problems = [
+        validators.check_ipv4('address', params['address']),
+        validators.check_port('port', params['port']),
+        validators.check_readable_file('ca_path', params['ca_path']),
+        validators.check_readable_file('client_cert', params['client_cert']),
+        validators.check_readable_file('client_key', params['client_key']),
+        validators.check_url_path('path', params['path']),
+        validators.check_range('samples', params['samples'], 1, MAX_SAMPLES),
+        validators.check_positive('max_round_trip_ms', params['max_round_trip_ms']),
+        validators.check_positive('min_throughput_kbps', params['min_throughput_kbps']),
+        validators.check_range('throughput_bytes', params['throughput_bytes'], MIN_BYTES, MAX_BYTES, ' bytes'),
+        validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT),
+    ]
+    if params['server_name'] not in (None, '') or params['client_cert']:
+        problems.append(validators.check_server_name('server_name', params['server_name']))
+    if params['customer_id'] not in (None, ''):
+        problems.append(validators.check_customer_id('customer_id', params['customer_id']))
+    return [problem for problem in problems if problem]
+
+
+def build_context(params):
+    if not params['client_cert']:
+        return None, None
+    try:
+        return netprobe.client_context(params['ca_path'], params['client_cert'], params['client_key']), None
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or type(exc).__name__
+        try:
+            netprobe.client_context(params['ca_path'])
+        except (ssl.SSLError, OSError, ValueError):
+            return None, 'ca_path %r is not a PEM file of CA certificates (%s)' % (params['ca_path'], reason)
+        return None, ('client_cert %r and client_key %r do not load as a PEM certificate and its key (%s)'
+                      % (params['client_cert'], params['client_key'], reason))
+
+
+def run_checks(params, context):
+    started = time.monotonic()
+    tcp_ms, tcp_outcomes = time_tcp(params)
+    ping_ms, facts, reason, websocket_error = use_websocket(params, context)
+    round_trip, method, stats = judge_round_trip(params, tcp_ms, tcp_outcomes, ping_ms, websocket_error)
+    found = [round_trip, judge_throughput(params, facts, reason)]
+    throughput = None
+    if facts is not None:
+        throughput = dict((key, facts[key]) for key in ('bytes', 'received', 'elapsed_seconds', 'round_trip_subtracted_ms', 'raw_kbps'))
+    outcome = dict(changed=False, round_trip_method=method, round_trip_ms=stats, tcp_connect_ms=netprobe.summary_ms(tcp_ms),
+                   websocket_ping_ms=netprobe.summary_ms(ping_ms), throughput_kbps=facts['kbps'] if facts else None,
+                   throughput=throughput, websocket_error=websocket_error, checks=found,
+                   duration_ms=netprobe.ms(time.monotonic() - started), msg=None)
+    outcome.update(checks.module_outcome(found, 'quality'))
+    return outcome
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            address=dict(type='str', required=True),
+            port=dict(type='int', default=443),
+            server_name=dict(type='str'),
+            ca_path=dict(type='path'),
+            client_cert=dict(type='path'),
+            client_key=dict(type='path'),
+            path=dict(type='str', default='/link/v1'),
+            customer_id=dict(type='str'),
+            samples=dict(type='int', default=5),
+            max_round_trip_ms=dict(type='float', default=200),
+            min_throughput_kbps=dict(type='float', default=128),
+            throughput_bytes=dict(type='int', default=32000),
+            timeout=dict(type='float', default=3),
+        ),
+        required_together=[('client_cert', 'client_key')],
+        supports_check_mode=True,
+    )
+    if not validators.HAS_NETADDR:
+        module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
+    problems = check_input(module.params)
+    if problems:
+        module.fail_json(msg='; '.join(problems))
+    if module.params['client_cert'] and not netprobe.HAS_WEBSOCKETS:
+        module.fail_json(msg=missing_required_lib('websockets', reason='for the round trip and throughput with client_cert'),
+                         exception=netprobe.WEBSOCKETS_IMPORT_ERROR)
+    context, problem = build_context(module.params)
+    if problem:
+        module.fail_json(msg=problem)
+    module.exit_json(**run_checks(module.params, context))
+
+
+if __name__ == '__main__':
+    main()

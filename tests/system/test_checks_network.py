@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""port_check, tls_check and link_quality_check through ansible-playbook against the lab's COM simulator
+(127.0.44.1) and the shaping proxy in front of it (127.0.45.1). Loopback only."""
+
+from __future__ import annotations
+
+import os
+
+from linklab import COM, SERVER, com_port
+
+SHAPER = '127.0.45.1'
+ROGUE_ISSUER = 'Rogue CA (not the lab)'
+
+
+def _identity(lab):
+    probe = os.path.join(lab.state, 'identities', 'probe')
+    return {'client_cert': probe + '.pem', 'client_key': probe + '.key'}
+
+
+def _run(run_playbook, module, args, check=False):
+    """One task, errors ignored so a failing check's result is kept; returns the registered result."""
+    task = {'name': module, 'ipoffice.subscription.%s' % module: args, 'register': 'result', 'ignore_errors': True}
+    run = run_playbook([task], capture=['result'], extra_args=['--check'] if check else [])
+    result = run.results.get('result')
+    assert result is not None, run.output[-3000:]
+    return result
+
+
+def _run_many(run_playbook, steps):
+    """Several (module, args) tasks in one playbook, errors ignored; returns their registered results in order."""
+    tasks = [{'name': module, 'ipoffice.subscription.%s' % module: args, 'register': 'step%d' % index, 'ignore_errors': True}
+             for index, (module, args) in enumerate(steps)]
+    run = run_playbook(tasks, capture=['step%d' % index for index in range(len(steps))])
+    results = [run.results.get('step%d' % index) for index in range(len(steps))]
+    assert all(result is not None for result in results), run.output[-3000:]
+    return results
+
+
+def _checks(result):
+    return dict((item['check'], item) for item in result['checks'])
+
+
+def _last_connection(lab):
+    return lab.control('GET', '/lab/com')['last_id']
+
+
+def test_ports_open_in_check_mode(fresh_lab, run_playbook):
+    result = _run(run_playbook, 'port_check', {'address': COM, 'server_name': SERVER}, check=True)
+    assert result['changed'] is False and result['passed'] is True and result['failed_checks'] == []
+    assert result['open_ports'] == [443, 8443] and result['first_open_port'] == 443
+    assert [item['check'] for item in result['checks']] == ['ports.443', 'ports.8443', 'ports.any_open']
+    assert all(item['attempts'][0]['tls_answer'] == 'server_hello' for item in result['port_results'])
+
+
+def test_443_refused_passes_through_8443_with_a_note(fresh_lab, run_playbook):
+    com_port(fresh_lab, 443, mode='refuse')
+    result = _run(run_playbook, 'port_check', {'address': COM})
+    found = _checks(result)
+    assert result['passed'] is True and result['open_ports'] == [8443] and result['first_open_port'] == 8443
+    assert found['ports.443']['status'] == 'pass' and found['ports.443']['measured'] == 'refused'
+    assert 'uses 8443 after 443 fails' in found['ports.443']['summary']
+    assert found['ports.443']['details']['required'] is False
+    assert 'uses 8443 after 443 fails' in found['ports.any_open']['summary']
+
+
+def test_both_ports_refused_fail(fresh_lab, run_playbook):
+    com_port(fresh_lab, 443, mode='refuse')
+    com_port(fresh_lab, 8443, mode='refuse')
+    result = _run(run_playbook, 'port_check', {'address': COM})
+    assert result['passed'] is False and result['open_ports'] == [] and result['first_open_port'] is None
+    # Ansible keeps only true of a non-empty `failed`; the names stay in failed_checks.
+    assert result['failed'] is True and result['failed_checks'] == ['ports.443', 'ports.8443', 'ports.any_open']
+    found = _checks(result)
+    assert found['ports.443']['measured'] == 'refused' and 'allow outbound TCP 443' in found['ports.443']['hint']
+    assert 'TCP 443 and 8443' in found['ports.any_open']['hint']
+    assert 'ports.any_open' in result['msg']
+
+
+def test_a_silent_port_fails_within_the_timeout(fresh_lab, run_playbook):
+    # TCP is accepted and nothing follows: a plain connect would call it open; the TLS probe does not.
+    com_port(fresh_lab, 443, mode='silent')
+    com_port(fresh_lab, 8443, mode='refuse')
+    ports, tls = _run_many(run_playbook, [
+        ('port_check', {'address': COM, 'timeout': 1, 'attempts': 2}),
+        ('tls_check', dict(_identity(fresh_lab), address=COM, port=443, server_name=SERVER, ca_path=fresh_lab.ca_path,
+                           timeout=1))])
+    assert ports['passed'] is False
+    silent = ports['port_results'][0]
+    assert silent['state'] == 'silent' and len(silent['attempts']) == 2
+    assert ports['duration_ms'] < 2 * 1000 + 800          # attempts x timeout, plus a little
+    assert 'without inspection' in _checks(ports)['ports.443']['hint']
+    found = _checks(tls)
+    assert found['tls.version']['status'] == 'fail' and 'no answer within 1 s' in found['tls.version']['summary']
+    assert found['tls.websocket']['status'] == 'not_measured'
+    assert tls['duration_ms'] < 1000 + 800
+
+
+def test_tls_healthy_with_the_probe_identity(fresh_lab, run_playbook):
+    since = _last_connection(fresh_lab)
+    result = _run(run_playbook, 'tls_check', dict(_identity(fresh_lab), address=COM, port=8443, server_name=SERVER,
+                                                  ca_path=fresh_lab.ca_path), check=True)
+    assert result['changed'] is False and result['passed'] is True and result['not_measured'] == []
+    found = _checks(result)
+    assert [item['check'] for item in result['checks']] == [
+        'tls.version', 'tls.client_certificate_requested', 'tls.server_certificate', 'tls.websocket']
+    assert result['tls_version'] == 'TLSv1.2' and found['tls.version']['measured'] == 'TLSv1.2'
+    assert result['client_certificate_requested'] is True and 'certificate_request' in result['server_handshake_messages']
+    assert result['peer_certificate']['verified'] is True and 'IP Office Lab CA' in result['peer_certificate']['issuer']
+    assert 'DNS:%s' % SERVER in result['peer_certificate']['alt_names']
+    assert result['websocket']['state'] == 'upgraded' and found['tls.websocket']['measured'] == 101
+    # COM saw the probe identity reach the WebSocket stage over TLS 1.2, on the port asked for.
+    records = fresh_lab.control('GET', '/lab/com/connections?since=%d' % since)
+    upgraded = [item for item in records if item['stage'] == 'websocket']
+    assert len(upgraded) == 1 and upgraded[0]['identity'] == 'probe' and upgraded[0]['port'] == 8443
+    assert upgraded[0]['tls_version'] == 'TLSv1.2'
+
+
+def test_a_rogue_certificate_is_reported_as_an_intercepting_proxy(fresh_lab, run_playbook):
+    com_port(fresh_lab, 443, cert='rogue')
+    result = _run(run_playbook, 'tls_check', dict(_identity(fresh_lab), address=COM, server_name=SERVER,
+                                                  ca_path=fresh_lab.ca_path))
+    assert result['passed'] is False and result['failed_checks'] == ['tls.server_certificate']
+    certificate = _checks(result)['tls.server_certificate']
+    assert ROGUE_ISSUER in certificate['hint'] and 'TLS-intercepting proxy' in certificate['hint']
+    assert ROGUE_ISSUER in result['peer_certificate']['issuer'] and result['peer_certificate']['verified'] is False
+    assert _checks(result)['tls.websocket']['status'] == 'not_measured'
+
+
+def test_without_a_client_identity_nothing_unmeasured_passes(fresh_lab, run_playbook):
+    tls, quality = _run_many(run_playbook, [
+        ('tls_check', {'address': COM, 'server_name': SERVER, 'ca_path': fresh_lab.ca_path}),
+        ('link_quality_check', {'address': COM, 'server_name': SERVER})])
+    assert tls['passed'] is True and tls['not_measured'] == ['tls.websocket']
+    assert _checks(tls)['tls.websocket']['passed'] is None
+    # The server's CertificateRequest is read from the handshake even though the probe has no certificate to give.
+    assert tls['client_certificate_requested'] is True and tls['handshake_error']
+    found = _checks(quality)
+    assert found['quality.throughput']['status'] == 'not_measured' and found['quality.throughput']['passed'] is None
+    assert 'the path offers nothing to measure against' in found['quality.throughput']['summary']
+    assert quality['throughput_kbps'] is None and quality['round_trip_method'] == 'tcp_connect'
+    assert 'TCP connect time only' in found['quality.round_trip']['summary']
+
+
+def test_250_ms_through_the_shaper_fails_the_round_trip(fresh_lab, run_playbook):
+    fresh_lab.control('POST', '/lab/shaper', {'latency_ms': 250})
+    result = _run(run_playbook, 'link_quality_check', dict(
+        _identity(fresh_lab), address=SHAPER, server_name=SERVER, ca_path=fresh_lab.ca_path, customer_id='LAB-0001',
+        samples=3))
+    found = _checks(result)
+    assert found['quality.round_trip']['status'] == 'fail' and found['quality.round_trip']['measured'] >= 250
+    assert result['round_trip_method'] == 'websocket_ping' and result['round_trip_ms']['worst'] >= 250
+    assert 'more than the 200 ms' in found['quality.round_trip']['hint']
+    # The proxy answers TCP itself: connect times do not show the delay, which is why they are not judged.
+    assert result['tcp_connect_ms']['median'] < 250
+    assert found['quality.throughput']['status'] == 'pass'
+
+
+def test_64_kbps_through_the_shaper_fails_the_throughput(fresh_lab, run_playbook):
+    fresh_lab.control('POST', '/lab/shaper', {'rate_kbps': 64})
+    result = _run(run_playbook, 'link_quality_check', dict(
+        _identity(fresh_lab), address=SHAPER, port=8443, server_name=SERVER, ca_path=fresh_lab.ca_path,
+        customer_id='LAB-0001', samples=3))
+    found = _checks(result)
+    assert result['failed_checks'] == ['quality.throughput']
+    assert found['quality.throughput']['measured'] < 128 and result['throughput_kbps'] < 128
+    assert result['throughput']['received'] is True and result['throughput']['bytes'] == 32000
+    assert 'less than the 128 kbit/s' in found['quality.throughput']['hint']
+    assert found['quality.round_trip']['status'] == 'pass'
+
+
+def test_bad_input_fails_before_any_traffic(fresh_lab, run_playbook):
+    since = _last_connection(fresh_lab)
+    shaped = fresh_lab.control('GET', '/lab/shaper')['connections_opened']
+    identity = _identity(fresh_lab)
+    # One task per module with several bad options: every problem is named in one message, before any traffic.
+    cases = [
+        ('port_check', {'address': '127.0.44.300', 'ports': [443, 443], 'attempts': 0}, [
+            "address must be an IPv4 address in dotted-quad form: got '127.0.44.300'",
+            'ports must not name a port twice: got [443, 443]', 'attempts must be 1 to 10: got 0']),
+        ('tls_check', {'address': COM, 'server_name': 'https://%s/' % SERVER, 'path': 'link/v1', 'ca_path': '/nonexistent/ca.pem'}, [
+            "server_name must be a host name such as admin.uk1.avaya-sub.com, not a URL or a path: got 'https://%s/'" % SERVER,
+            "path must be a URL path starting with / such as /link/v1 (no scheme, host, query or spaces): got 'link/v1'",
+            "ca_path must name a readable file: '/nonexistent/ca.pem'"]),
+        ('link_quality_check', dict(identity, address=SHAPER, server_name=SERVER, samples=0, throughput_bytes=10,
+                                    customer_id='LAB 0001'), [
+            'samples must be 1 to 50: got 0', 'throughput_bytes must be 1000 to 4194304 bytes: got 10',
+            "customer_id must be 1 to 32 letters, digits and hyphens, starting with a letter or a digit: got 'LAB 0001'"]),
+        ('link_quality_check', {'address': SHAPER, 'client_cert': identity['client_cert']}, ['client_cert, client_key']),
+    ]
+    tasks = [{'name': 'case %d' % index, 'ipoffice.subscription.%s' % module: args, 'register': 'case%d' % index,
+              'ignore_errors': True} for index, (module, args, _message) in enumerate(cases)]
+    run = run_playbook(tasks, capture=['case%d' % index for index in range(len(cases))])
+    for index, (module, _args, messages) in enumerate(cases):
+        result = run.results.get('case%d' % index)
+        assert result is not None, run.output[-3000:]
+        assert result.get('failed') is True and 'checks' not in result, (module, result)
+        assert all(message in result['msg'] for message in messages), (module, result['msg'])
+    assert 'BEGIN' not in run.output   # no key or certificate content anywhere
+    assert fresh_lab.control('GET', '/lab/com/connections?since=%d' % since) == []
+    assert fresh_lab.control('GET', '/lab/shaper')['connections_opened'] == shaped
