@@ -80,6 +80,8 @@ ipo_install_system_packages() {
     # when the binary is missing; install it so *.sh files really get checked.
     command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
     command -v "$IPO_PYTHON_BOOT" >/dev/null 2>&1 || missing+=(python3)
+    # The readiness report's HTML is checked in a real browser (headless).
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     if ((${#missing[@]})); then
         _ipo_apt_install "${missing[@]}"
     else

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -50,8 +51,14 @@ def test_site_configures_every_prerequisite_then_changes_nothing(fresh_lab):
         # Server Edition: only the Primary holds the subscription link.
         expected = '' if name in ('se-secondary', 'se-expansion') else 'LAB-0001'
         assert system['Subscription']['CustomerID'] == expected, name
-    assert 'customer ID: LAB-0001' in first.stdout and 'via 127.0.30.254 on LAN1' in first.stdout
     assert API_PASSWORD not in first.stdout + first.stderr
+    # The main job ends with the readiness report: every link-holding node ready, SE Secondary/Expansion without a link.
+    for line in ('ip500-single (127.0.11.1): ready', 'scn-1 (127.0.21.1): ready', 'scn-2 (127.0.21.2): ready',
+                 'scn-3 (127.0.21.3): ready', 'se-primary (127.0.30.1): ready',
+                 'se-secondary (127.0.30.2): no link of its own expected', 'fleet: 5 of 5 systems ready, 0 not ready, 2 without'):
+        assert line in first.stdout, line
+    report = json.load(open(os.path.join(fresh_lab.state, 'readiness', 'readiness.json')))
+    assert report['fleet']['all_ready'] is True and len(report['systems']) == 7
     # What the main job configured has a real effect: every node that holds a link connects to COM.
     for name in ('ip500-single', 'scn-1', 'scn-2', 'scn-3', 'se-primary'):
         wait_state(fresh_lab, name, 'Connected', timeout=30)

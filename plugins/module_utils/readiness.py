@@ -1,0 +1,321 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The readiness report: per system, every prerequisite and check with its
+value, limit, verdict and fix hint; a fleet summary; JSON and HTML.
+
+Pure functions over what the modules returned (system_info, the check
+modules, subscription_status), so the report module stays thin and the
+rules are unit-tested here. Nothing that could be a secret is ever read:
+the inputs are module results, which never carry passwords.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, validators
+
+READY = 'ready'
+NOT_READY = 'not_ready'
+NO_LINK_EXPECTED = 'no_link_expected'
+VERDICT_TEXT = {READY: 'ready', NOT_READY: 'NOT READY', NO_LINK_EXPECTED: 'no link of its own expected'}
+
+# Order in the report: what fails first, then what could not be measured, then what passed.
+_STATUS_ORDER = {checks.FAIL: 0, checks.NOT_MEASURED: 1, checks.PASS: 2}
+
+
+def _default_route(node):
+    """The node's default route whose gateway lies on the LAN it names, or None."""
+    lans = dict((lan.get('name'), lan) for lan in node.get('lans') or [])
+    for route in node.get('ip_routes') or []:
+        if route.get('ip_address') in ('0.0.0.0', '') and route.get('ip_mask') in ('0.0.0.0', ''):
+            lan = lans.get(route.get('destination'))
+            quads = (route.get('gateway'), (lan or {}).get('ip_address'), (lan or {}).get('ip_mask'))
+            if lan and all(validators.is_ipv4_address(value) for value in quads) and validators.address_in_subnet(*quads):
+                return route
+    return None
+
+
+def prerequisite_checks(node):
+    """The settings the link needs, judged from system_info's facts of one node."""
+    dns = node.get('dns') or {}
+    times = node.get('time') or {}
+    subscription = node.get('subscription') or {}
+    route = _default_route(node)
+    comadmin = [user for user in node.get('service_users') or [] if user.get('name') == 'COMAdmin']
+    comadmin_status = comadmin[0].get('account_status') if comadmin else None
+    results = [
+        checks.passed_if('prerequisite.default_route', route is not None,
+                         measured=('0.0.0.0/0 via %s on %s' % (route.get('gateway'), route.get('destination'))) if route else None,
+                         limit='0.0.0.0/0.0.0.0 via a gateway on LAN1 or LAN2',
+                         hint="add the default route to the customer's router (ipoffice.subscription.ip_route)",
+                         summary='default route'),
+        checks.passed_if('prerequisite.dns_server', bool(dns.get('server')), measured=dns.get('server') or None,
+                         limit='a DNS server (8.8.8.8 when the customer has none)',
+                         hint='set the DNS server (ipoffice.subscription.dns)', summary='DNS server'),
+        checks.passed_if('prerequisite.time_source', times.get('source') == 'SNTP' and bool(times.get('server')),
+                         measured=('%s %s' % (times.get('source') or '', times.get('server') or '')).strip() or None,
+                         limit='SNTP from a reachable time server (time.google.com)',
+                         hint='set the SNTP time source (ipoffice.subscription.time)', summary='time source'),
+        checks.passed_if('prerequisite.time_zone', bool(times.get('time_zone')), measured=times.get('time_zone') or None,
+                         limit="the site's time zone", hint='set the time zone (ipoffice.subscription.time)', summary='time zone'),
+    ]
+    if node.get('holds_subscription_link') is not False:
+        results.extend([
+            checks.passed_if('prerequisite.customer_id', bool(subscription.get('customer_id')), measured=subscription.get('customer_id') or None,
+                             limit='the customer ID from the order e-mail',
+                             hint='set the customer ID (ipoffice.subscription.subscription)', summary='customer ID'),
+            checks.passed_if('prerequisite.server_address', bool(subscription.get('server_address')),
+                             measured=subscription.get('server_address') or None, limit='the subscription server address from the order e-mail',
+                             hint='set the subscription server address (ipoffice.subscription.subscription)', summary='subscription server'),
+            checks.passed_if('prerequisite.comadmin', comadmin_status == 'Enabled', measured=comadmin_status or 'missing', limit='Enabled',
+                             hint='create or enable the COMAdmin service user (ipoffice.subscription.service_user)',
+                             summary='COMAdmin service user'),
+        ])
+    return results
+
+
+def _node_of(result):
+    item = result.get('item')
+    return item.get('node_address') if isinstance(item, dict) else None
+
+
+def collected_checks(check_results, node_address):
+    """The check results of one node out of the registered loop results of the check modules.
+
+    check_results: [{'check': 'dns', 'results': [registered loop results]}, ...].
+    A skipped item becomes not_measured ("not run"), an item whose module did
+    not run to the end becomes a failed check carrying its message: the report
+    never goes quiet about a check that did not happen.
+    """
+    found = []
+    for group in check_results or []:
+        name = group.get('check') or 'check'
+        for result in group.get('results') or []:
+            if not isinstance(result, dict) or _node_of(result) != node_address:
+                continue
+            if result.get('skipped'):
+                found.append(checks.result('%s.not_run' % name, checks.NOT_MEASURED, summary='not run: %s' % (
+                    result.get('false_condition') or result.get('skip_reason') or 'skipped')))
+            elif 'checks' not in result:
+                # With failed_when false a module error leaves failed unset: no checks list means it did not run.
+                found.append(checks.result('%s.error' % name, checks.FAIL, hint='see the message; fix the input or the path',
+                                           summary='the check could not run: %s' % result.get('msg', 'unknown error')))
+            else:
+                found.extend(item for item in result['checks'] if isinstance(item, dict) and item.get('check'))
+    return found
+
+
+def link_checks(status_node):
+    """First connection and licences, from subscription_status's facts of one node."""
+    if not status_node:
+        return [checks.result('link.first_connection', checks.NOT_MEASURED, summary='the link status could not be read')]
+    link = status_node.get('link') or {}
+    licences = status_node.get('licence_status') or {}
+    connected = link.get('state') == 'connected'
+    reason = link.get('reason_text') or link.get('reason') or link.get('state')
+    results = [checks.passed_if(
+        'link.first_connection', connected, measured=('connected on port %s' % link.get('port')) if connected else link.get('state'),
+        limit='connected to COM', hint='the link is not up: %s' % reason, summary='link to COM',
+        reason=link.get('reason'))]
+    if connected:
+        results.append(checks.passed_if(
+            'link.licences', licences.get('state') == 'valid', measured=licences.get('state'), limit='valid',
+            hint='some subscriptions are not valid: renew them with the order desk', summary='subscription licences'))
+    return results
+
+
+def _ordered(results):
+    return sorted(results, key=lambda item: _STATUS_ORDER.get(item['status'], 3))
+
+
+def _notes(node_checks, status_node):
+    notes = []
+    port = ((status_node or {}).get('link') or {}).get('port')
+    # A port that is not open does not fail a node when another port is: the system tries it, then moves on.
+    closed = [item['check'].split('.', 1)[1] for item in node_checks
+              if item['check'].startswith('ports.') and item['check'] != 'ports.any_open' and item.get('measured') not in (None, 'open')]
+    if closed and any(item['check'] == 'ports.any_open' and item['status'] == checks.PASS for item in node_checks):
+        notes.append('TCP %s not open (%s): the system tries it first and then uses %s' % (
+            ', '.join(closed), ', '.join(str(item.get('measured')) for item in node_checks
+                                         if item['check'] in ['ports.' + name for name in closed]),
+            port or 'the other port'))
+    elif port and int(port) != 443:
+        notes.append('the link runs on port %s' % port)
+    unmeasured = [item['check'] for item in node_checks if item['status'] == checks.NOT_MEASURED]
+    if unmeasured:
+        notes.append('not measured: %s' % ', '.join(unmeasured))
+    return notes
+
+
+def system_report(host, node, status_node, check_results):
+    """One node's entry in the report."""
+    holds_link = node.get('holds_subscription_link')
+    results = prerequisite_checks(node)
+    if holds_link is not False:
+        results += collected_checks(check_results, node.get('node_address'))
+        results += link_checks(status_node)
+    summary = checks.add_up(results)
+    if holds_link is False:
+        verdict = NO_LINK_EXPECTED
+    else:
+        verdict = READY if summary['passed'] else NOT_READY
+    link = (status_node or {}).get('link') or {}
+    report = {
+        'system': node.get('name'),
+        'inventory_host': host,
+        'node_address': node.get('node_address'),
+        'system_type': node.get('system_type'),
+        'role': node.get('role'),
+        'holds_subscription_link': holds_link,
+        'verdict': verdict,
+        'link': {'state': link.get('state'), 'port': link.get('port'), 'reason': link.get('reason_text') or link.get('reason')},
+        'failed_checks': summary['failed'],
+        'not_measured': summary['not_measured'],
+        'counts': summary['counts'],
+        'notes': _notes(results, status_node),
+        'checks': _ordered(results),
+    }
+    if holds_link is False:
+        report['notes'].insert(0, 'a Server Edition %s has no subscription link of its own: the Primary carries it' % (node.get('role') or 'server'))
+    return report
+
+
+def unreadable_host(host, error):
+    """An entry for an inventory host whose API could not be read: not ready, saying why."""
+    result = checks.result('api.readable', checks.FAIL, measured=None, limit='the Management API answers',
+                           hint='check the address, the service user and its rights, and the CA', summary=error)
+    return {
+        'system': host, 'inventory_host': host, 'node_address': None, 'system_type': None, 'role': None,
+        'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
+        'failed_checks': ['api.readable'], 'not_measured': [], 'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
+        'notes': ['the system could not be read: %s' % error], 'checks': [result],
+    }
+
+
+def host_reports(host, info_systems, status_systems, check_results, error=None):
+    if error:
+        return [unreadable_host(host, error)]
+    status_by_node = dict((item.get('node_address'), item) for item in status_systems or [])
+    return [system_report(host, node, status_by_node.get(node.get('node_address')), check_results) for node in info_systems or []]
+
+
+def fleet_summary(reports):
+    """How many systems are ready, and what blocks the rest (each failing check with the systems it blocks)."""
+    blockers = {}
+    for report in reports:
+        for name in report['failed_checks']:
+            blockers.setdefault(name, []).append(report['system'])
+    counts = dict((verdict, sum(1 for report in reports if report['verdict'] == verdict)) for verdict in (READY, NOT_READY, NO_LINK_EXPECTED))
+    return {
+        'systems': len(reports),
+        'ready': counts[READY],
+        'not_ready': counts[NOT_READY],
+        'no_link_expected': counts[NO_LINK_EXPECTED],
+        'all_ready': counts[NOT_READY] == 0,
+        'blockers': [{'check': name, 'systems': sorted(systems)} for name, systems in sorted(blockers.items(), key=lambda kv: (-len(kv[1]), kv[0]))],
+    }
+
+
+def ordered_reports(reports):
+    """Failing systems first, then ready ones, then those without a link of their own; by name within each."""
+    rank = {NOT_READY: 0, READY: 1, NO_LINK_EXPECTED: 2}
+    return sorted(reports, key=lambda report: (rank.get(report['verdict'], 3), report.get('system') or ''))
+
+
+def document(reports, generated):
+    reports = ordered_reports(reports)
+    return {'generated': generated, 'fleet': fleet_summary(reports), 'systems': reports}
+
+
+def to_json(doc):
+    return json.dumps(doc, indent=2, sort_keys=True) + '\n'
+
+
+def text_lines(doc):
+    """One line per system, for the play's output."""
+    lines = []
+    for report in doc['systems']:
+        line = '%s (%s): %s' % (report['system'], report['node_address'], VERDICT_TEXT[report['verdict']])
+        if report['failed_checks']:
+            first = [item for item in report['checks'] if item['status'] == checks.FAIL][0]
+            line += ' - %s: %s' % (first['check'], first['hint'])
+        elif report['notes']:
+            line += ' - ' + '; '.join(report['notes'])
+        lines.append(line)
+    fleet = doc['fleet']
+    lines.append('fleet: %d of %d systems ready, %d not ready, %d without a link of their own' % (
+        fleet['ready'], fleet['systems'] - fleet['no_link_expected'], fleet['not_ready'], fleet['no_link_expected']))
+    return lines
+
+
+_CSS = '''
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em;color:#1b1b1b;background:#fafafa}
+h1{margin-bottom:.2em} .meta{color:#555;margin-top:0}
+.fleet{display:flex;gap:1em;margin:1em 0}
+.tile{padding:.8em 1.2em;border-radius:6px;background:#fff;border:1px solid #ddd;min-width:8em}
+.tile b{display:block;font-size:1.8em}
+section.system{background:#fff;border:1px solid #ddd;border-left:8px solid #999;border-radius:6px;margin:1.2em 0;padding:.6em 1.2em}
+section.not_ready{border-left-color:#c62828} section.ready{border-left-color:#2e7d32} section.no_link_expected{border-left-color:#78909c}
+.verdict{font-weight:bold;padding:.1em .5em;border-radius:4px;color:#fff}
+.verdict.not_ready{background:#c62828} .verdict.ready{background:#2e7d32} .verdict.no_link_expected{background:#78909c}
+table{border-collapse:collapse;width:100%;margin:.6em 0}
+th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}
+tr.fail td{background:#ffebee} tr.pass td{background:#f1f8e9} tr.not_measured td{background:#fff8e1}
+td.status{font-weight:bold;white-space:nowrap} tr.fail td.status{color:#b71c1c} tr.pass td.status{color:#1b5e20} tr.not_measured td.status{color:#8d6e00}
+ul.blockers li{margin:.2em 0} .notes{color:#444}
+'''
+
+_STATUS_TEXT = {checks.PASS: 'pass', checks.FAIL: 'FAIL', checks.NOT_MEASURED: 'not measured'}
+
+
+def _cell(value, unit=None):
+    if value is None or value == '':
+        return '-'
+    if isinstance(value, float):
+        value = round(value, 1)
+    if isinstance(value, (list, tuple)):
+        value = ', '.join(str(item) for item in value)
+    return html.escape('%s%s' % (value, (' ' + unit) if unit else ''))
+
+
+def to_html(doc):
+    """A self-contained page: fleet summary, then each system, failing ones first, failing checks first."""
+    esc = html.escape
+    fleet = doc['fleet']
+    parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+             '<title>IP Office subscription readiness</title><style>%s</style></head><body>' % _CSS,
+             '<h1>IP Office subscription readiness</h1>',
+             '<p class="meta">Generated %s by ipoffice.subscription</p>' % esc(doc.get('generated') or ''),
+             '<div class="fleet" id="fleet">',
+             '<div class="tile"><b>%d</b>ready</div>' % fleet['ready'],
+             '<div class="tile"><b>%d</b>not ready</div>' % fleet['not_ready'],
+             '<div class="tile"><b>%d</b>no link of their own</div>' % fleet['no_link_expected'],
+             '</div>']
+    if fleet['blockers']:
+        parts.append('<h2>What blocks the rest</h2><ul class="blockers">')
+        for blocker in fleet['blockers']:
+            parts.append('<li><b>%s</b>: %s</li>' % (esc(blocker['check']), esc(', '.join(blocker['systems']))))
+        parts.append('</ul>')
+    for report in doc['systems']:
+        verdict = report['verdict']
+        parts.append('<section class="system %s" id="system-%s">' % (verdict, esc(report['system'] or '', quote=True)))
+        parts.append('<h2>%s <span class="verdict %s">%s</span></h2>' % (esc(report['system'] or '?'), verdict, esc(VERDICT_TEXT[verdict])))
+        parts.append('<p class="meta">%s, %s, LAN1 %s, inventory host %s; link: %s%s</p>' % (
+            esc(report['system_type'] or ''), esc(report['role'] or ''), esc(report['node_address'] or ''), esc(report['inventory_host'] or ''),
+            esc(report['link'].get('state') or 'unknown'), esc(' on port %s' % report['link']['port']) if report['link'].get('port') else ''))
+        if report['notes']:
+            parts.append('<p class="notes">%s</p>' % '<br>'.join(esc(note) for note in report['notes']))
+        parts.append('<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / how to fix</th></tr></thead><tbody>')
+        for item in report['checks']:
+            advice = item.get('hint') if item['status'] == checks.FAIL else item.get('summary')
+            parts.append('<tr class="%s"><td>%s</td><td class="status">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+                item['status'], esc(item['check']), _STATUS_TEXT[item['status']], _cell(item.get('measured'), item.get('unit')),
+                _cell(item.get('limit'), item.get('unit')), esc(advice or '')))
+        parts.append('</tbody></table></section>')
+    parts.append('</body></html>\n')
+    return '\n'.join(parts)

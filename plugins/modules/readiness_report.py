@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: readiness_report
+short_description: Write the subscription readiness report of a fleet of IP Office systems
+version_added: 0.1.0
+description:
+  - Turns what C(system_info), the check modules (C(dns_check), C(port_check), C(tls_check), C(link_quality_check),
+    C(time_check)) and C(subscription_status) returned into one report. Per system, it lists every prerequisite
+    and check with the value measured, the limit, pass or fail, and a fix hint. It adds a fleet summary with how
+    many systems are ready and what blocks the rest.
+  - Writes C(readiness.json) for machines and C(readiness.html) for people. The HTML page is self-contained, with
+    failing systems first and failing checks first.
+  - A system is V(ready) when no check failed, the link is connected and its licences are valid. A Server Edition
+    Secondary or Expansion is V(no_link_expected), because only the Primary has a link.
+  - Checks that were skipped or could not run are reported as such, never as passed. A check that nobody could
+    measure is V(not_measured).
+  - The inputs are module results, which never carry passwords, so no secret can reach the report.
+  - Runs on the controller. The validate role calls it once per play, with every host's results.
+author:
+  - ipoffice.subscription developers (@ipoffice-subscription)
+extends_documentation_fragment:
+  - ipoffice.subscription.attributes
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the report is built and returned but no file is written.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: >-
+      The report files are this module's output, not managed state. It always returns C(changed=false), also when it
+      writes them, so a converged fleet shows C(changed=0).
+options:
+  hosts:
+    description:
+      - One entry per inventory host (one API endpoint, which may serve several nodes).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      host:
+        description: The inventory host name.
+        type: str
+        required: true
+      error:
+        description: Why this host could not be read; its entry then says so and counts as not ready.
+        type: str
+        default: ""
+      systems:
+        description: The C(systems) list that C(system_info) returned for this host (with C(ip_routes) and C(service_users)).
+        type: list
+        elements: dict
+        default: []
+      status:
+        description: The C(systems) list that C(subscription_status) returned for this host.
+        type: list
+        elements: dict
+        default: []
+      check_results:
+        description:
+          - >-
+            One entry per check task, with C(check) (a short name such as V(dns)) and C(results) (the registered
+            C(results) of that task, which looped over this host's nodes).
+          - Each result needs C(item.node_address) to say which node it belongs to.
+        type: list
+        elements: dict
+        default: []
+  dest:
+    description: Directory for C(readiness.json) and C(readiness.html); created when missing.
+    type: path
+    required: true
+  formats:
+    description: Which files to write.
+    type: list
+    elements: str
+    choices: [json, html]
+    default: [json, html]
+'''
+
+EXAMPLES = r'''
+- name: Write the fleet's report once, with every host's results
+  ipoffice.subscription.readiness_report:
+    hosts: "{{ ansible_play_hosts_all | map('extract', hostvars, 'my_readiness_inputs') | list }}"
+    dest: "{{ playbook_dir }}/readiness"
+  delegate_to: localhost
+  run_once: true
+  register: report
+
+- name: Show one line per system
+  ansible.builtin.debug:
+    var: report.lines
+  run_once: true
+'''
+
+RETURN = r'''
+report:
+  description: The report as written to C(readiness.json).
+  returned: always
+  type: dict
+  contains:
+    generated:
+      description: When the report was made (ISO 8601 UTC).
+      type: str
+    fleet:
+      description: >-
+        C(systems), C(ready), C(not_ready), C(no_link_expected), C(all_ready), and C(blockers) (each failing check with
+        the systems it blocks, most common first).
+      type: dict
+    systems:
+      description: >-
+        One entry per system, failing ones first. Each has C(system), C(inventory_host), C(node_address),
+        C(system_type), C(role), C(holds_subscription_link), C(verdict), C(link), C(failed_checks), C(not_measured),
+        C(counts), C(notes) and C(checks). Each check has C(check), C(status), C(passed), C(measured), C(limit),
+        C(unit), C(summary), C(hint) and C(details).
+      type: list
+      elements: dict
+lines:
+  description: One line per system and a fleet line, for the play's output.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "scn-2 (192.0.2.32): NOT READY - ports.any_open: allow outbound TCP 443 and 8443"
+    - "fleet: 2 of 3 systems ready, 1 not ready, 0 without a link of their own"
+not_ready:
+  description: Inventory hosts with at least one system that is not ready.
+  returned: always
+  type: list
+  elements: str
+paths:
+  description: Files written (empty in check mode).
+  returned: always
+  type: list
+  elements: str
+'''
+
+import datetime
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import readiness
+
+_FILES = {'json': ('readiness.json', readiness.to_json), 'html': ('readiness.html', readiness.to_html)}
+
+
+def _write(path, text):
+    """Write next to the target and rename, so a reader never sees half a report."""
+    temp = path + '.tmp'
+    with open(temp, 'w', encoding='utf-8') as handle:
+        handle.write(text)
+    os.chmod(temp, 0o644)
+    os.replace(temp, path)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            hosts=dict(type='list', elements='dict', required=True, options=dict(
+                host=dict(type='str', required=True),
+                error=dict(type='str', default=''),
+                systems=dict(type='list', elements='dict', default=[]),
+                status=dict(type='list', elements='dict', default=[]),
+                check_results=dict(type='list', elements='dict', default=[]),
+            )),
+            dest=dict(type='path', required=True),
+            formats=dict(type='list', elements='str', choices=['json', 'html'], default=['json', 'html']),
+        ),
+        supports_check_mode=True,
+    )
+    reports = []
+    for entry in module.params['hosts']:
+        reports.extend(readiness.host_reports(entry['host'], entry['systems'], entry['status'], entry['check_results'], entry['error']))
+    generated = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    doc = readiness.document(reports, generated)
+    paths = []
+    if not module.check_mode:
+        dest = module.params['dest']
+        try:
+            os.makedirs(dest, exist_ok=True)
+            for fmt in module.params['formats']:
+                name, render = _FILES[fmt]
+                path = os.path.join(dest, name)
+                _write(path, render(doc))
+                paths.append(path)
+        except OSError as exc:
+            module.fail_json(msg='cannot write the readiness report to %s: %s' % (dest, exc), report=doc)
+    not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
+    module.exit_json(changed=False, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The validate role through ansible-playbook (playbooks/validate.yml) against
+the lab: each scenario of the seeds ends in the right verdict and report line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import yaml
+
+from browser import evaluate
+from conftest import API_PASSWORD, REPO
+from linklab import LAB_DNS_WITHOUT_AVAYA, SHAPED_SERVER, com_port, configure, wait_state
+
+LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
+HOSTS = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
+
+
+def _validate(lab, tmp_path, host, *args):
+    """Run playbooks/validate.yml on one lab inventory host; (process, report document, output)."""
+    with open(LAB_INVENTORY) as handle:
+        inventory = yaml.safe_load(handle)
+    inventory['all']['children'] = {'lab': {'hosts': {host: {'ipoffice_host': HOSTS[host]}}}}
+    path = tmp_path / 'inventory.yml'
+    path.write_text(yaml.safe_dump(inventory))
+    report_dir = tmp_path / 'readiness'
+    env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run(['ansible-playbook', '-i', str(path), os.path.join(REPO, 'playbooks', 'validate.yml'),
+                           '-e', 'validate_report_dir=%s' % report_dir, '-e', 'validate_wait_timeout=30'] + list(args),
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    output = proc.stdout + proc.stderr
+    report = None
+    if (report_dir / 'readiness.json').exists():
+        report = json.loads((report_dir / 'readiness.json').read_text())
+    assert API_PASSWORD not in output
+    return proc, report, output
+
+
+def _system(report, name):
+    return [entry for entry in report['systems'] if entry['system'] == name][0]
+
+
+def _check(entry, name):
+    return [item for item in entry['checks'] if item['check'] == name][0]
+
+
+def test_a_healthy_system_is_ready_and_says_which_port(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single')
+    proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single')
+    assert proc.returncode == 0, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert entry['verdict'] == 'ready' and entry['failed_checks'] == [] and entry['not_measured'] == []
+    assert _check(entry, 'link.first_connection')['measured'] == 'connected on port 443'
+    assert 'ip500-single (127.0.11.1): ready' in output
+    assert report['fleet'] == dict(report['fleet'], ready=1, not_ready=0, all_ready=True)
+
+
+def test_443_blocked_is_ready_on_8443_with_a_note(fresh_lab, tmp_path):
+    com_port(fresh_lab, 443, mode='refuse')
+    configure(fresh_lab, 'ip500-single')
+    proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single')
+    assert proc.returncode == 0, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert entry['verdict'] == 'ready'
+    assert entry['link']['port'] == 8443 and any('8443' in note for note in entry['notes'])
+    assert 'ip500-single (127.0.11.1): ready - ' in output
+
+
+def _not_ready(fresh_lab, tmp_path, host, system, failing):
+    proc, report, output = _validate(fresh_lab, tmp_path, host)
+    assert proc.returncode != 0, output[-4000:]
+    entry = _system(report, system)
+    assert entry['verdict'] == 'not_ready'
+    assert failing in entry['failed_checks'], entry['failed_checks']
+    assert entry['checks'][0]['status'] == 'fail' and entry['checks'][0]['hint']
+    assert '%s (' % system in output and 'NOT READY' in output
+    assert 'not ready for subscriptions: %s' % system in output
+    return entry
+
+
+def test_both_ports_blocked(fresh_lab, tmp_path):
+    com_port(fresh_lab, 443, mode='refuse')
+    com_port(fresh_lab, 8443, mode='refuse')
+    configure(fresh_lab, 'ip500-single')
+    _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'ports.any_open')
+
+
+def test_dns_without_the_avaya_sub_record(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single', dns=LAB_DNS_WITHOUT_AVAYA)
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'dns.server_address')
+    assert 'avaya-sub.com' in _check(entry, 'dns.server_address')['hint']
+
+
+def test_a_server_name_with_two_addresses(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single', server='admin.twoaddr.avaya-sub.com')
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'dns.server_address')
+    assert 'one static' in _check(entry, 'dns.server_address')['hint']
+
+
+def test_a_tls_intercepting_proxy(fresh_lab, tmp_path):
+    com_port(fresh_lab, 443, cert='rogue')
+    com_port(fresh_lab, 8443, cert='rogue')
+    configure(fresh_lab, 'ip500-single')
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'tls.server_certificate')
+    assert 'intercept' in _check(entry, 'tls.server_certificate')['hint'].lower()
+
+
+def test_250_ms_round_trip(fresh_lab, tmp_path):
+    fresh_lab.control('POST', '/lab/shaper', {'latency_ms': 250})
+    configure(fresh_lab, 'ip500-single', server=SHAPED_SERVER)
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'quality.round_trip')
+    assert _check(entry, 'quality.round_trip')['measured'] >= 250
+
+
+def test_64_kbit_per_second(fresh_lab, tmp_path):
+    fresh_lab.control('POST', '/lab/shaper', {'rate_kbps': 64})
+    configure(fresh_lab, 'ip500-single', server=SHAPED_SERVER)
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'quality.throughput')
+    assert _check(entry, 'quality.throughput')['measured'] < 128
+
+
+def test_an_unreachable_time_source(fresh_lab, tmp_path):
+    fresh_lab.control('POST', '/lab/sntp', {'mode': 'silent'})
+    configure(fresh_lab, 'ip500-single')
+    _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'time.source_reachable')
+
+
+def test_a_skewed_time_source(fresh_lab, tmp_path):
+    fresh_lab.control('POST', '/lab/sntp', {'skew_seconds': 3600})
+    configure(fresh_lab, 'ip500-single')
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'time.offset')
+    assert abs(_check(entry, 'time.offset')['measured']) > 3000
+
+
+def test_server_edition_secondary_expects_no_link(fresh_lab, tmp_path):
+    for name in ('se-primary', 'se-secondary', 'se-expansion'):
+        configure(fresh_lab, name)
+    proc, report, output = _validate(fresh_lab, tmp_path, 'se-primary')
+    assert proc.returncode == 0, output[-4000:]
+    assert _system(report, 'se-primary')['verdict'] == 'ready'
+    for name in ('se-secondary', 'se-expansion'):
+        entry = _system(report, name)
+        assert entry['verdict'] == 'no_link_expected'
+        assert not [item for item in entry['checks'] if item['check'].startswith(('dns.', 'ports.', 'tls.', 'link.'))]
+    assert 'se-secondary (127.0.30.2): no link of its own expected' in output
+
+
+def test_the_html_report_shows_the_failing_system_first_in_a_browser(fresh_lab, tmp_path):
+    configure(fresh_lab, 'scn-1')
+    configure(fresh_lab, 'scn-2', dns=LAB_DNS_WITHOUT_AVAYA)
+    configure(fresh_lab, 'scn-3')
+    wait_state(fresh_lab, 'scn-1', 'Connected')
+    proc, report, output = _validate(fresh_lab, tmp_path, 'scn')
+    assert proc.returncode != 0
+    page = str(tmp_path / 'readiness' / 'readiness.html')
+    seen = evaluate(page, {
+        'text': 'document.body.innerText',
+        'first_system': "document.querySelector('section.system h2').innerText",
+        'first_failing_check': "document.querySelector('section.system tr.fail td').innerText",
+        'fail_colour': "getComputedStyle(document.querySelector('section.system tr.fail td')).backgroundColor",
+        'pass_colour': "getComputedStyle(document.querySelector('tr.pass td')).backgroundColor",
+        'scripts': 'document.scripts.length',
+    })
+    assert seen['first_system'].startswith('scn-2') and 'NOT READY' in seen['first_system']
+    assert seen['first_failing_check'] == 'dns.server_address'
+    assert seen['fail_colour'] != seen['pass_colour']
+    text = seen['text']
+    assert text.index('scn-2') < text.index('scn-1') and text.index('scn-2') < text.index('scn-3')
+    assert '2\nready' in text and '1\nnot ready' in text
+    assert seen['scripts'] == 0
+    assert API_PASSWORD not in open(page).read()
