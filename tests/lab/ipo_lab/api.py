@@ -59,6 +59,7 @@ class Call:
         self.request = request
         self.address = listener.address
         self.method = request.method
+        self.generation = lab.generation
         self.entry = {
             'listener': listener.address, 'system': None, 'systems': [], 'method': request.method, 'path': request.path,
             'resource': None, 'query': dict(request.query), 'entities': [], 'user': None, 'http_status': None,
@@ -83,6 +84,12 @@ class Call:
         faults = self.listener.faults
         if faults['delay_seconds'] > 0:
             await asyncio.sleep(faults['delay_seconds'])
+            if self.generation != self.lab.generation:
+                # The lab was reset while this request waited: it belongs to a lab that no longer exists.
+                # (Its client has usually given up already, and then there is no transport left to abort.)
+                if self.request.transport is not None:
+                    self.request.transport.abort()
+                raise asyncio.CancelledError()
         if self.listener.take('drop_count'):
             # Close the connection without a word, before anything is applied.
             self.entry['fault'] = 'drop'

@@ -89,6 +89,7 @@ class Lab:
                     role = ROLE_SE_PRIMARY if system.system_type == topology.SE_PRIMARY else ROLE_SE_NODE
                     self.listeners[system.listen] = Listener(system.listen, role, deployment, self.systems[system.name])
         self.clock = LabClock()
+        self.generation = 0   # counts resets; a delayed request from before a reset is dropped
         self.world = None   # World: DNS, SNTP, COM, shaper; made by attach_world() in the server
         self.link_defaults = None
         self.sessions = Sessions(spec.session_idle_timeout)
@@ -160,6 +161,7 @@ class Lab:
 
     def reset(self):
         """Everything back to the topology: configuration, faults, sessions, lockouts, request log."""
+        self.generation += 1
         for system in self.systems.values():
             system.reset()
         # Removing the state files is the same as writing the defaults: a restart then starts fresh too.
