@@ -9,6 +9,7 @@ does that), so a default that names a public service fails at once."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import subprocess
@@ -35,6 +36,29 @@ def _routes_leave_loopback():
     with open('/proc/net/route') as handle:
         rows = handle.read().splitlines()[1:]
     return [row.split()[0] for row in rows if row.split() and row.split()[0] != 'lo']
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def _own_network_namespace():
+    """Move this process into a new network namespace with only loopback up.
+
+    With pytest-xdist each worker calls this first, so every worker has its own
+    127.0.0.0/8 and runs its own lab on the same fixed addresses and ports. A
+    namespace belongs to the calling thread: the tests, the lab and every
+    ansible-playbook they start run from this (main) thread and inherit it.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, 'unshare(CLONE_NEWNET) failed: %s (the test command runs as root)' % os.strerror(errno))
+    subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+
+
+def pytest_configure(config):
+    if os.environ.get('PYTEST_XDIST_WORKER') and os.environ.get('IPOFFICE_NETNS_PER_WORKER') == '1':
+        _own_network_namespace()
 
 
 def pytest_sessionstart(session):
@@ -80,6 +104,10 @@ class Lab(object):
 @pytest.fixture(scope='session')
 def lab():
     state = os.environ.get('IPOFFICE_LAB_STATE') or tempfile.mkdtemp(prefix='ipo-lab-')
+    # One lab per xdist worker, each in its own network namespace (see pytest_configure).
+    worker = os.environ.get('PYTEST_XDIST_WORKER')
+    if worker:
+        state = '%s-%s' % (state, worker)
     subprocess.run([sys.executable, LABCTL, 'stop', '--state', state], check=False, capture_output=True)
     started = subprocess.run([sys.executable, LABCTL, 'start', '--state', state, '--fresh'],
                              capture_output=True, text=True, check=False)
