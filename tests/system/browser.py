@@ -68,9 +68,12 @@ def evaluate(html_path, expressions, timeout=60):
                 while True:
                     reply = json.loads(devtools.recv(timeout=timeout))
                     if reply.get('id') == request:
+                        if 'exceptionDetails' in reply['result']:
+                            raise RuntimeError('%s raised in the page: %s' % (expression, reply['result']['exceptionDetails'].get('text')))
                         return reply['result']['result'].get('value')
 
-            while run('document.readyState') != 'complete':
+            # The tab may still show its first, empty document (also "complete"): wait for ours.
+            while run('document.readyState === "complete" && location.href === %s' % json.dumps(url)) is not True:
                 if time.monotonic() > deadline:
                     raise RuntimeError('the page did not finish loading')
                 time.sleep(0.1)
