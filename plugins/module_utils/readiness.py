@@ -6,6 +6,10 @@
 """The readiness report: per system, every prerequisite and check with its
 value, limit, verdict and fix hint; a fleet summary; JSON and HTML.
 
+The same report, of kind "monitoring", serves the monitor role: per system in
+service, the link, the grace period, the alarms and each subscription's
+expiry (judged by monitoring.py) instead of the prerequisites.
+
 Pure functions over what the modules returned (system_info, the check
 modules, subscription_status), so the report module stays thin and the
 rules are unit-tested here. Nothing that could be a secret is ever read:
@@ -17,12 +21,39 @@ from __future__ import annotations
 import html
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, monitoring, validators
 
 READY = 'ready'
 NOT_READY = 'not_ready'
 NO_LINK_EXPECTED = 'no_link_expected'
 VERDICT_TEXT = {READY: 'ready', NOT_READY: 'NOT READY', NO_LINK_EXPECTED: 'no link of its own expected'}
+
+# The kinds of report: the same format and rules, different checks and words.
+# The verdict codes stay the same in both, so machines read both alike.
+READINESS = 'readiness'
+MONITORING = 'monitoring'
+KINDS = {
+    READINESS: {
+        'title': 'IP Office subscription readiness',
+        'verdicts': VERDICT_TEXT,
+        'tiles': {READY: 'ready', NOT_READY: 'not ready', NO_LINK_EXPECTED: 'no link of their own'},
+        'blockers': 'What blocks the rest',
+        'fleet': 'fleet: %(ready)d of %(holders)d systems ready, %(not_ready)d not ready, %(no_link_expected)d without a link of their own',
+    },
+    MONITORING: {
+        'title': 'IP Office subscription monitoring',
+        'verdicts': {READY: 'healthy', NOT_READY: 'NEEDS ATTENTION', NO_LINK_EXPECTED: 'not applicable: no link of its own'},
+        'tiles': {READY: 'healthy', NOT_READY: 'need attention', NO_LINK_EXPECTED: 'not applicable'},
+        'blockers': 'What needs attention',
+        'fleet': 'fleet: %(ready)d of %(holders)d systems healthy, %(not_ready)d need attention, %(no_link_expected)d not applicable',
+    },
+}
+
+
+def _kind(doc_or_kind):
+    kind = doc_or_kind.get('kind') if isinstance(doc_or_kind, dict) else doc_or_kind
+    return KINDS.get(kind or READINESS, KINDS[READINESS])
+
 
 # Order in the report: what fails first, then what could not be measured, then what passed.
 _STATUS_ORDER = {checks.FAIL: 0, checks.NOT_MEASURED: 1, checks.PASS: 2}
@@ -152,13 +183,26 @@ def _notes(node_checks, status_node):
     return notes
 
 
-def system_report(host, node, status_node, check_results):
-    """One node's entry in the report."""
+def system_report(host, node, status_node, check_results, kind=READINESS, expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS,
+                  fallback_today=None):
+    """One node's entry in the report.
+
+    readiness: the prerequisites, the collected checks, the first connection.
+    monitoring: the link, grace period, alarms and expiries of monitoring.py
+    (days counted from the device's date, else fallback_today), and the
+    collected checks; a node without a link of its own gets none.
+    """
     holds_link = node.get('holds_subscription_link')
-    results = prerequisite_checks(node)
-    if holds_link is not False:
-        results += collected_checks(check_results, node.get('node_address'))
-        results += link_checks(status_node)
+    if kind == MONITORING:
+        results = []
+        if holds_link is not False:
+            results = monitoring.node_checks(status_node, expiry_warning_days, fallback_today)
+            results += collected_checks(check_results, node.get('node_address'))
+    else:
+        results = prerequisite_checks(node)
+        if holds_link is not False:
+            results += collected_checks(check_results, node.get('node_address'))
+            results += link_checks(status_node)
     summary = checks.add_up(results)
     if holds_link is False:
         verdict = NO_LINK_EXPECTED
@@ -182,6 +226,8 @@ def system_report(host, node, status_node, check_results):
     }
     if holds_link is False:
         report['notes'].insert(0, 'a Server Edition %s has no subscription link of its own: the Primary carries it' % (node.get('role') or 'server'))
+    elif kind == MONITORING and status_node:
+        report['notes'].append('days counted from %s' % monitoring.reference_date(status_node, fallback_today)[1])
     return report
 
 
@@ -197,11 +243,13 @@ def unreadable_host(host, error):
     }
 
 
-def host_reports(host, info_systems, status_systems, check_results, error=None):
+def host_reports(host, info_systems, status_systems, check_results, error=None, kind=READINESS,
+                 expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None):
     if error:
         return [unreadable_host(host, error)]
     status_by_node = dict((item.get('node_address'), item) for item in status_systems or [])
-    return [system_report(host, node, status_by_node.get(node.get('node_address')), check_results) for node in info_systems or []]
+    return [system_report(host, node, status_by_node.get(node.get('node_address')), check_results, kind, expiry_warning_days, fallback_today)
+            for node in info_systems or []]
 
 
 def fleet_summary(reports):
@@ -227,9 +275,9 @@ def ordered_reports(reports):
     return sorted(reports, key=lambda report: (rank.get(report['verdict'], 3), report.get('system') or ''))
 
 
-def document(reports, generated):
+def document(reports, generated, kind=READINESS):
     reports = ordered_reports(reports)
-    return {'generated': generated, 'fleet': fleet_summary(reports), 'systems': reports}
+    return {'kind': kind, 'title': _kind(kind)['title'], 'generated': generated, 'fleet': fleet_summary(reports), 'systems': reports}
 
 
 def to_json(doc):
@@ -238,9 +286,10 @@ def to_json(doc):
 
 def text_lines(doc):
     """One line per system, for the play's output."""
+    words = _kind(doc)
     lines = []
     for report in doc['systems']:
-        line = '%s (%s): %s' % (report['system'], report['node_address'], VERDICT_TEXT[report['verdict']])
+        line = '%s (%s): %s' % (report['system'], report['node_address'], words['verdicts'][report['verdict']])
         if report['failed_checks']:
             first = [item for item in report['checks'] if item['status'] == checks.FAIL][0]
             line += ' - %s: %s' % (first['check'], first['hint'])
@@ -248,8 +297,7 @@ def text_lines(doc):
             line += ' - ' + '; '.join(report['notes'])
         lines.append(line)
     fleet = doc['fleet']
-    lines.append('fleet: %d of %d systems ready, %d not ready, %d without a link of their own' % (
-        fleet['ready'], fleet['systems'] - fleet['no_link_expected'], fleet['not_ready'], fleet['no_link_expected']))
+    lines.append(words['fleet'] % dict(fleet, holders=fleet['systems'] - fleet['no_link_expected']))
     return lines
 
 
@@ -287,29 +335,33 @@ def to_html(doc):
     """A self-contained page: fleet summary, then each system, failing ones first, failing checks first."""
     esc = html.escape
     fleet = doc['fleet']
+    words = _kind(doc)
     parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-             '<title>IP Office subscription readiness</title><style>%s</style></head><body>' % _CSS,
-             '<h1>IP Office subscription readiness</h1>',
+             '<title>%s</title><style>%s</style></head><body>' % (esc(words['title']), _CSS),
+             '<h1>%s</h1>' % esc(words['title']),
              '<p class="meta">Generated %s by ipoffice.subscription</p>' % esc(doc.get('generated') or ''),
              '<div class="fleet" id="fleet">',
-             '<div class="tile"><b>%d</b>ready</div>' % fleet['ready'],
-             '<div class="tile"><b>%d</b>not ready</div>' % fleet['not_ready'],
-             '<div class="tile"><b>%d</b>no link of their own</div>' % fleet['no_link_expected'],
+             '<div class="tile"><b>%d</b>%s</div>' % (fleet['ready'], esc(words['tiles'][READY])),
+             '<div class="tile"><b>%d</b>%s</div>' % (fleet['not_ready'], esc(words['tiles'][NOT_READY])),
+             '<div class="tile"><b>%d</b>%s</div>' % (fleet['no_link_expected'], esc(words['tiles'][NO_LINK_EXPECTED])),
              '</div>']
     if fleet['blockers']:
-        parts.append('<h2>What blocks the rest</h2><ul class="blockers">')
+        parts.append('<h2>%s</h2><ul class="blockers">' % esc(words['blockers']))
         for blocker in fleet['blockers']:
             parts.append('<li><b>%s</b>: %s</li>' % (esc(blocker['check']), esc(', '.join(blocker['systems']))))
         parts.append('</ul>')
     for report in doc['systems']:
         verdict = report['verdict']
         parts.append('<section class="system %s" id="system-%s">' % (verdict, esc(report['system'] or '', quote=True)))
-        parts.append('<h2>%s <span class="verdict %s">%s</span></h2>' % (esc(report['system'] or '?'), verdict, esc(VERDICT_TEXT[verdict])))
+        parts.append('<h2>%s <span class="verdict %s">%s</span></h2>' % (esc(report['system'] or '?'), verdict, esc(words['verdicts'][verdict])))
         parts.append('<p class="meta">%s, %s, LAN1 %s, inventory host %s; link: %s%s</p>' % (
             esc(report['system_type'] or ''), esc(report['role'] or ''), esc(report['node_address'] or ''), esc(report['inventory_host'] or ''),
             esc(report['link'].get('state') or 'unknown'), esc(' on port %s' % report['link']['port']) if report['link'].get('port') else ''))
         if report['notes']:
             parts.append('<p class="notes">%s</p>' % '<br>'.join(esc(note) for note in report['notes']))
+        if not report['checks']:
+            parts.append('</section>')
+            continue
         parts.append('<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / how to fix</th></tr></thead><tbody>')
         for item in report['checks']:
             advice = item.get('hint') if item['status'] == checks.FAIL else item.get('summary')

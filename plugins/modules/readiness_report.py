@@ -23,6 +23,13 @@ description:
     measure is V(not_measured).
   - The inputs are module results, which never carry passwords, so no secret can reach the report.
   - Runs on the controller. The validate role calls it once per play, with every host's results.
+  - >-
+    With O(kind=monitoring) it writes the same kind of report for systems in service (the monitor role):
+    C(monitoring.json) and C(monitoring.html). Per node that holds a link it judges, from the C(status) input, the
+    link state, the days left in the 30-day error mode, the daily alarms, and each subscription licence that has
+    expired or expires within O(expiry_warning_days). Days are counted from the node's own date (the newest timestamp
+    of its status), not the controller's. Prerequisites are not judged. A node without a link of its own is not
+    applicable and never counts as needing attention.
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
@@ -74,9 +81,27 @@ options:
         elements: dict
         default: []
   dest:
-    description: Directory for C(readiness.json) and C(readiness.html); created when missing.
+    description:
+      - Directory for C(readiness.json) and C(readiness.html) (C(monitoring.json) and C(monitoring.html) with
+        O(kind=monitoring)); created when missing.
     type: path
     required: true
+  kind:
+    description:
+      - V(readiness) judges the prerequisites, the checks and the first connection (the validate role).
+      - >-
+        V(monitoring) judges systems in service: link state, grace period days left, alarms and subscription expiry
+        (the monitor role). C(systems) then only names the nodes; C(check_results) may add more checks.
+    type: str
+    choices: [readiness, monitoring]
+    default: readiness
+  expiry_warning_days:
+    description:
+      - With O(kind=monitoring), a subscription licence that expires within this many days fails, so whoever orders
+        subscriptions renews in time, including time for the renewal order to be processed.
+      - Ignored with O(kind=readiness).
+    type: int
+    default: 30
   formats:
     description: Which files to write.
     type: list
@@ -98,14 +123,29 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     var: report.lines
   run_once: true
+
+- name: Write the monitoring report; licences expiring within 45 days need attention
+  ipoffice.subscription.readiness_report:
+    kind: monitoring
+    expiry_warning_days: 45
+    hosts: "{{ ansible_play_hosts_all | map('extract', hostvars, 'my_monitor_inputs') | list }}"
+    dest: "{{ playbook_dir }}/monitoring"
+  delegate_to: localhost
+  run_once: true
 '''
 
 RETURN = r'''
 report:
-  description: The report as written to C(readiness.json).
+  description: The report as written to C(readiness.json) (C(monitoring.json)).
   returned: always
   type: dict
   contains:
+    kind:
+      description: V(readiness) or V(monitoring).
+      type: str
+    title:
+      description: The report's title.
+      type: str
     generated:
       description: When the report was made (ISO 8601 UTC).
       type: str
@@ -131,7 +171,8 @@ lines:
     - "scn-2 (192.0.2.32): NOT READY - ports.any_open: allow outbound TCP 443 and 8443"
     - "fleet: 2 of 3 systems ready, 1 not ready, 0 without a link of their own"
 not_ready:
-  description: Inventory hosts with at least one system that is not ready.
+  description: >-
+    Inventory hosts with at least one system that is not ready (with O(kind=monitoring): that needs attention).
   returned: always
   type: list
   elements: str
@@ -149,7 +190,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import readiness
 
-_FILES = {'json': ('readiness.json', readiness.to_json), 'html': ('readiness.html', readiness.to_html)}
+_FILES = {'json': ('%s.json', readiness.to_json), 'html': ('%s.html', readiness.to_html)}
 
 
 def _write(path, text):
@@ -173,14 +214,23 @@ def main():
             )),
             dest=dict(type='path', required=True),
             formats=dict(type='list', elements='str', choices=['json', 'html'], default=['json', 'html']),
+            kind=dict(type='str', choices=[readiness.READINESS, readiness.MONITORING], default=readiness.READINESS),
+            expiry_warning_days=dict(type='int', default=30),
         ),
         supports_check_mode=True,
     )
+    kind = module.params['kind']
+    warning_days = module.params['expiry_warning_days']
+    if warning_days < 0:
+        module.fail_json(msg='expiry_warning_days must be 0 or more, got %d' % warning_days)
+    now = datetime.datetime.now(datetime.timezone.utc)
     reports = []
     for entry in module.params['hosts']:
-        reports.extend(readiness.host_reports(entry['host'], entry['systems'], entry['status'], entry['check_results'], entry['error']))
-    generated = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-    doc = readiness.document(reports, generated)
+        # The controller's date only counts for a node that reported no timestamp of its own.
+        reports.extend(readiness.host_reports(entry['host'], entry['systems'], entry['status'], entry['check_results'], entry['error'],
+                                              kind=kind, expiry_warning_days=warning_days, fallback_today=now.date()))
+    generated = now.strftime('%Y-%m-%dT%H:%M:%SZ')
+    doc = readiness.document(reports, generated, kind)
     paths = []
     if not module.check_mode:
         dest = module.params['dest']
@@ -188,11 +238,11 @@ def main():
             os.makedirs(dest, exist_ok=True)
             for fmt in module.params['formats']:
                 name, render = _FILES[fmt]
-                path = os.path.join(dest, name)
+                path = os.path.join(dest, name % kind)
                 _write(path, render(doc))
                 paths.append(path)
         except OSError as exc:
-            module.fail_json(msg='cannot write the readiness report to %s: %s' % (dest, exc), report=doc)
+            module.fail_json(msg='cannot write the %s report to %s: %s' % (kind, dest, exc), report=doc)
     not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
     module.exit_json(changed=False, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
 

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The monitor role through ansible-playbook (playbooks/monitor.yml) against the
+lab: a healthy system passes; error mode, an expiry inside the window and an
+expired grace period fail the host after the report is written; a Server
+Edition Secondary is not applicable."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+
+import yaml
+
+from conftest import API_PASSWORD, REPO
+from linklab import CUSTOMER, advance_days, com_port, configure, wait_link, wait_state
+
+LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
+HOSTS = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
+
+
+def _monitor(lab, tmp_path, host, *args, report_dir=None):
+    """Run playbooks/monitor.yml on one lab inventory host; (process, report document or None, output)."""
+    with open(LAB_INVENTORY) as handle:
+        inventory = yaml.safe_load(handle)
+    inventory['all']['children'] = {'lab': {'hosts': {host: {'ipoffice_host': HOSTS[host]}}}}
+    path = tmp_path / 'inventory.yml'
+    path.write_text(yaml.safe_dump(inventory))
+    report_dir = report_dir or tmp_path / 'monitoring'
+    env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run(['ansible-playbook', '-i', str(path), os.path.join(REPO, 'playbooks', 'monitor.yml'),
+                           '-e', 'monitor_report_dir=%s' % report_dir] + list(args),
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    output = proc.stdout + proc.stderr
+    report = None
+    if (report_dir / 'monitoring.json').exists():
+        report = json.loads((report_dir / 'monitoring.json').read_text())
+    assert API_PASSWORD not in output
+    return proc, report, output
+
+
+def _system(report, name):
+    return [entry for entry in report['systems'] if entry['system'] == name][0]
+
+
+def _check(entry, name):
+    return [item for item in entry['checks'] if item['check'] == name][0]
+
+
+def _connected(lab, name):
+    configure(lab, name)
+    wait_state(lab, name, 'Connected')
+
+
+def _error_mode(lab, name):
+    _connected(lab, name)
+    com_port(lab, 443, mode='refuse')
+    com_port(lab, 8443, mode='refuse')
+    wait_state(lab, name, 'ErrorMode')
+
+
+def test_a_healthy_primary_passes_and_its_secondary_is_not_applicable(fresh_lab, tmp_path):
+    _connected(fresh_lab, 'se-primary')
+    proc, report, output = _monitor(fresh_lab, tmp_path, 'se-primary')
+    assert proc.returncode == 0, output[-4000:]
+    assert report['kind'] == 'monitoring' and report['fleet'] == dict(report['fleet'], ready=1, not_ready=0, no_link_expected=2)
+    primary = _system(report, 'se-primary')
+    assert primary['verdict'] == 'ready' and primary['failed_checks'] == []
+    assert _check(primary, 'link.state')['measured'] == 'connected on port 443'
+    assert _check(primary, 'entitlement.Subscription Power User')['measured'] >= 364
+    assert "days counted from the device's date" in primary['notes'][-1]
+    for name in ('se-secondary', 'se-expansion'):
+        entry = _system(report, name)
+        assert entry['verdict'] == 'no_link_expected' and entry['checks'] == []
+    assert 'se-primary (127.0.30.1): healthy' in output
+    assert 'se-secondary (127.0.30.2): not applicable: no link of its own' in output
+    assert 'fleet: 1 of 1 systems healthy, 0 need attention, 2 not applicable' in output
+    html = (tmp_path / 'monitoring' / 'monitoring.html').read_text()
+    assert '<h1>IP Office subscription monitoring</h1>' in html and API_PASSWORD not in html
+
+
+def test_day_three_of_error_mode_fails_naming_the_days_left(fresh_lab, tmp_path):
+    _error_mode(fresh_lab, 'ip500-single')
+    advance_days(fresh_lab, 2)
+    # Check mode: the report is printed but not written, and the host does not fail.
+    preview = tmp_path / 'preview'
+    proc, report, output = _monitor(fresh_lab, tmp_path, 'ip500-single', '--check', report_dir=preview)
+    assert proc.returncode == 0, output[-4000:]
+    assert report is None and not preview.exists()
+    assert 'ip500-single (127.0.11.1): NEEDS ATTENTION - link.state: ' in output and '(check mode: not written)' in output
+
+    proc, report, output = _monitor(fresh_lab, tmp_path, 'ip500-single')
+    assert proc.returncode != 0, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert entry['verdict'] == 'not_ready' and entry['link']['state'] == 'error_mode'
+    assert {'link.state', 'grace.days_left', 'alarms.active'} <= set(entry['failed_checks'])
+    assert _check(entry, 'grace.days_left')['measured'] == 28
+    link = _check(entry, 'link.state')
+    assert link['details']['days_left'] == 28 and link['details']['alarms'] == 3
+    assert [alarm['day'] for alarm in _check(entry, 'alarms.active')['details']['alarms']] == [1, 2, 3]
+    # The licences still run on the grace period.
+    assert _check(entry, 'entitlement.Subscription Power User')['status'] == 'pass'
+    assert 'needs attention: ip500-single: error mode, day 3: 28 of 30 days left in the grace period' in output
+    assert '28 days' in (tmp_path / 'monitoring' / 'monitoring.html').read_text()
+
+
+def test_an_entitlement_expiring_inside_the_window_fails_with_key_date_and_days_left(fresh_lab, tmp_path):
+    _connected(fresh_lab, 'ip500-single')
+    today = datetime.date.fromisoformat(fresh_lab.control('GET', '/lab/clock')['now'][:10])
+    expiry = (today + datetime.timedelta(days=10)).isoformat()
+    fresh_lab.control('POST', '/lab/com/customers/%s/subscriptions' % CUSTOMER, {'key': 'Subscription Power User', 'expires_in_days': 10})
+    wait_link(fresh_lab, 'ip500-single', lambda current: any(item['key'] == 'Subscription Power User' and item['expires'] == expiry
+                                                             for item in current['entitlements']), 10, 'the pushed expiry')
+    proc, report, output = _monitor(fresh_lab, tmp_path, 'ip500-single')
+    assert proc.returncode != 0, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert entry['verdict'] == 'not_ready' and entry['failed_checks'] == ['entitlement.Subscription Power User']
+    check = _check(entry, 'entitlement.Subscription Power User')
+    assert check['measured'] == 10 and check['limit'] == 'more than 30' and check['details']['expiry_date'] == expiry
+    assert check['hint'].startswith('renew Subscription Power User before %s (10 days left)' % expiry)
+    assert 'needs attention: ip500-single: Subscription Power User expires on %s: 10 days left' % expiry in output
+
+    proc, report, output = _monitor(fresh_lab, tmp_path, 'ip500-single', '-e', 'monitor_expiry_warning_days=5')
+    assert proc.returncode == 0, output[-4000:]
+    check = _check(_system(report, 'ip500-single'), 'entitlement.Subscription Power User')
+    assert check['status'] == 'pass' and check['measured'] == 10 and check['limit'] == 'more than 5'
+
+
+def test_an_expired_grace_period_fails(fresh_lab, tmp_path):
+    _error_mode(fresh_lab, 'ip500-single')
+    advance_days(fresh_lab, 30)
+    wait_state(fresh_lab, 'ip500-single', 'Expired')
+    proc, report, output = _monitor(fresh_lab, tmp_path, 'ip500-single')
+    assert proc.returncode != 0, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert entry['link']['state'] == 'expired'
+    assert _check(entry, 'link.state')['measured'] == 'grace period expired'
+    assert _check(entry, 'grace.days_left')['measured'] == 0
+    assert _check(entry, 'entitlement.Subscription Power User')['details']['licence_status'] == 'invalid'
+    assert 'subscription features and telephony deactivated' in output
