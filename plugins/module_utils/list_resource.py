@@ -214,7 +214,8 @@ class ListTask(object):
         result = dict(changed=bool(ops), node_address=node, operations=[op.describe() for op in ops],
                       before=before, after=[self.facts(obj) for obj in predicted])
         if self.module._diff:
-            result['diff'] = dict(before=affected_before, after=self._affected_after(predicted, ops))
+            # Ansible's diff display takes a mapping (or text), not a bare list: the items go under "config".
+            result['diff'] = dict(before={'config': affected_before}, after={'config': self._affected_after(predicted, ops)})
         if not ops or self.module.check_mode:
             return result
         created = {}
@@ -238,7 +239,7 @@ class ListTask(object):
             raise module_base.ModuleInputError('the writes to %s were not applied as intended: %s' % (node, '; '.join(problems)))
         result['after'] = [self.facts(obj) for obj in after]
         if 'diff' in result:
-            result['diff']['after'] = self._affected_after(after, ops)
+            result['diff']['after'] = {'config': self._affected_after(after, ops)}
         return result
 
     @property

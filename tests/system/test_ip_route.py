@@ -47,7 +47,10 @@ def test_default_route_is_one_line_and_idempotent_and_touches_no_other_route(fre
     first, second = run.results['first'], run.results['second']
     assert not first.get('failed'), first.get('msg')
     assert first['changed'] and [op['method'] for op in first['operations']] == ['POST']
-    assert first['diff']['before'] == [] and first['diff']['after'][0]['gateway'] == '127.0.11.254'
+    assert first['diff']['before']['config'] == [] and first['diff']['after']['config'][0]['gateway'] == '127.0.11.254'
+    # --diff shows the planned route to a person (Ansible's diff display takes a mapping, not a bare list).
+    assert "Callback dispatch 'v2_on_file_diff' failed" not in run.output
+    assert '+    gateway: 127.0.11.254' in run.output or '"gateway": "127.0.11.254"' in run.output
     assert second['changed'] is False and second['operations'] == []
     assert len(_writes(fresh_lab, start)) == 1
     stored = _stored_routes(fresh_lab)

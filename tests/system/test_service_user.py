@@ -85,8 +85,8 @@ def test_create_once_then_nothing_and_no_other_user_touched(fresh_lab, run_playb
     assert not first.get('failed'), first.get('msg')
     assert first['changed'] and first['operations'] == [
         {'method': 'POST', 'item': 'automation', 'fields': ['AccountStatus', 'Name', 'Password', 'RightsGroups']}]
-    assert first['diff']['before'] == []
-    assert [dict((k, v) for k, v in u.items() if k != 'guid') for u in first['diff']['after']] == [
+    assert first['diff']['before']['config'] == []
+    assert [dict((k, v) for k, v in u.items() if k != 'guid') for u in first['diff']['after']['config']] == [
         {'name': 'automation', 'account_status': 'Enabled', 'rights_groups': [API_GROUP]}]
     assert _no_password_key([first['diff'], first['before'], first['after'], second['after']])
     assert second['changed'] is False and second['operations'] == []
@@ -115,7 +115,7 @@ def test_update_password_always_changes_each_time_and_sets_the_password(fresh_la
         result = run.results[name]
         assert not result.get('failed'), result.get('msg')
         assert result['changed'] and result['operations'] == [{'method': 'PUT', 'item': 'automation', 'fields': ['Password']}]
-        assert result['diff']['before'] == result['diff']['after']
+        assert result['diff']['before']['config'] == result['diff']['after']['config']
         assert _no_password_key([result['diff'], result['before'], result['after']])
     assert run.results['on_create']['changed'] is False and run.results['on_create']['operations'] == []
     assert len(_writes(fresh_lab, start)) == 2
@@ -140,8 +140,8 @@ def test_check_mode_writes_nothing_and_shows_the_plan(fresh_lab, run_playbook):
     assert not disable.get('failed'), disable.get('msg')
     assert disable['changed'] and disable['operations'] == [
         {'method': 'PUT', 'item': 'COMAdmin', 'fields': ['AccountStatus', 'Password']}]
-    assert disable['diff']['before'][0]['account_status'] == 'Enabled'
-    assert disable['diff']['after'][0]['account_status'] == 'Disabled'
+    assert disable['diff']['before']['config'][0]['account_status'] == 'Enabled'
+    assert disable['diff']['after']['config'][0]['account_status'] == 'Disabled'
     assert _writes(fresh_lab, start) == []
     assert _stored_users(fresh_lab) == users_before
 
@@ -173,10 +173,10 @@ def test_comadmin_disable_and_enable_need_its_password(fresh_lab, run_playbook, 
     disable, enable, seed = run.results['disable'], run.results['enable'], run.results['seed']
     assert not disable.get('failed'), disable.get('msg')
     assert disable['operations'] == [{'method': 'PUT', 'item': 'COMAdmin', 'fields': ['AccountStatus', 'Password']}]
-    assert disable['diff']['after'][0]['account_status'] == 'Disabled'
-    assert disable['diff']['after'][0]['rights_groups'] == ['COM Admin Group']
+    assert disable['diff']['after']['config'][0]['account_status'] == 'Disabled'
+    assert disable['diff']['after']['config'][0]['rights_groups'] == ['COM Admin Group']
     assert not enable.get('failed'), enable.get('msg')
-    assert enable['diff']['after'][0]['account_status'] == 'Enabled'
+    assert enable['diff']['after']['config'][0]['account_status'] == 'Enabled'
     # The seeds' requirement, COMAdmin present and enabled, holds now: no password needed, nothing written.
     assert seed['changed'] is False and seed['operations'] == []
     assert len(_writes(fresh_lab, start)) == 2
