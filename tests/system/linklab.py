@@ -13,9 +13,14 @@ every link up from playbooks/site.yml."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 
-from conftest import API_PASSWORD
+import yaml
+
+from conftest import API_PASSWORD, REPO
 
 # system -> (API listener, node LAN1 address)
 NODES = {
@@ -99,3 +104,39 @@ def com_port(lab, port, mode=None, cert=None):
 
 def advance_days(lab, days):
     return lab.control('POST', '/lab/clock', {'advance_days': days})
+
+
+# Inventory hosts of playbooks/inventory/lab.yml and their API endpoints.
+LAB_HOSTS = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
+
+
+def run_role_playbook(lab, tmp_path, host, playbook, report_dir, report_file, *args, timeout=600):
+    """Run a playbook of playbooks/ on one host of the lab inventory (its other vars kept).
+
+    Returns (process, the report document read from report_dir/report_file or None, output),
+    after checking that the lab's API password never appears in the output.
+    """
+    with open(os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')) as handle:
+        inventory = yaml.safe_load(handle)
+    inventory['all']['children'] = {'lab': {'hosts': {host: {'ipoffice_host': LAB_HOSTS[host]}}}}
+    path = tmp_path / 'inventory.yml'
+    path.write_text(yaml.safe_dump(inventory))
+    env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run(['ansible-playbook', '-i', str(path), os.path.join(REPO, 'playbooks', playbook)] + list(args),
+                          capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    output = proc.stdout + proc.stderr
+    report = None
+    if (report_dir / report_file).exists():
+        report = json.loads((report_dir / report_file).read_text())
+    assert API_PASSWORD not in output
+    return proc, report, output
+
+
+def report_system(report, name):
+    """One system's entry of a readiness or monitoring report."""
+    return [entry for entry in report['systems'] if entry['system'] == name][0]
+
+
+def report_check(entry, name):
+    """One check of a report entry."""
+    return [item for item in entry['checks'] if item['check'] == name][0]

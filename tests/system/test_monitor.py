@@ -11,45 +11,17 @@ Edition Secondary is not applicable."""
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import subprocess
 
-import yaml
-
-from conftest import API_PASSWORD, REPO
-from linklab import CUSTOMER, advance_days, com_port, configure, wait_link, wait_state
-
-LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
-HOSTS = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
+from conftest import API_PASSWORD
+from linklab import (CUSTOMER, advance_days, com_port, configure, report_check as _check, report_system as _system, run_role_playbook,
+                     wait_link, wait_state)
 
 
 def _monitor(lab, tmp_path, host, *args, report_dir=None):
     """Run playbooks/monitor.yml on one lab inventory host; (process, report document or None, output)."""
-    with open(LAB_INVENTORY) as handle:
-        inventory = yaml.safe_load(handle)
-    inventory['all']['children'] = {'lab': {'hosts': {host: {'ipoffice_host': HOSTS[host]}}}}
-    path = tmp_path / 'inventory.yml'
-    path.write_text(yaml.safe_dump(inventory))
     report_dir = report_dir or tmp_path / 'monitoring'
-    env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')
-    proc = subprocess.run(['ansible-playbook', '-i', str(path), os.path.join(REPO, 'playbooks', 'monitor.yml'),
-                           '-e', 'monitor_report_dir=%s' % report_dir] + list(args),
-                          capture_output=True, text=True, env=env, timeout=300, check=False)
-    output = proc.stdout + proc.stderr
-    report = None
-    if (report_dir / 'monitoring.json').exists():
-        report = json.loads((report_dir / 'monitoring.json').read_text())
-    assert API_PASSWORD not in output
-    return proc, report, output
-
-
-def _system(report, name):
-    return [entry for entry in report['systems'] if entry['system'] == name][0]
-
-
-def _check(entry, name):
-    return [item for item in entry['checks'] if item['check'] == name][0]
+    return run_role_playbook(lab, tmp_path, host, 'monitor.yml', report_dir, 'monitoring.json',
+                             '-e', 'monitor_report_dir=%s' % report_dir, *args, timeout=300)
 
 
 def _connected(lab, name):

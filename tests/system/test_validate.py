@@ -8,46 +8,17 @@ the lab: each scenario of the seeds ends in the right verdict and report line.""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
-import yaml
-
 from browser import evaluate
-from conftest import API_PASSWORD, REPO
-from linklab import LAB_DNS_WITHOUT_AVAYA, SHAPED_SERVER, com_port, configure, wait_state
-
-LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
-HOSTS = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
+from conftest import API_PASSWORD
+from linklab import (LAB_DNS_WITHOUT_AVAYA, SHAPED_SERVER, com_port, configure, report_check as _check, report_system as _system,
+                     run_role_playbook, wait_state)
 
 
 def _validate(lab, tmp_path, host, *args):
     """Run playbooks/validate.yml on one lab inventory host; (process, report document, output)."""
-    with open(LAB_INVENTORY) as handle:
-        inventory = yaml.safe_load(handle)
-    inventory['all']['children'] = {'lab': {'hosts': {host: {'ipoffice_host': HOSTS[host]}}}}
-    path = tmp_path / 'inventory.yml'
-    path.write_text(yaml.safe_dump(inventory))
     report_dir = tmp_path / 'readiness'
-    env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')
-    proc = subprocess.run(['ansible-playbook', '-i', str(path), os.path.join(REPO, 'playbooks', 'validate.yml'),
-                           '-e', 'validate_report_dir=%s' % report_dir, '-e', 'validate_wait_timeout=30'] + list(args),
-                          capture_output=True, text=True, env=env, timeout=600, check=False)
-    output = proc.stdout + proc.stderr
-    report = None
-    if (report_dir / 'readiness.json').exists():
-        report = json.loads((report_dir / 'readiness.json').read_text())
-    assert API_PASSWORD not in output
-    return proc, report, output
-
-
-def _system(report, name):
-    return [entry for entry in report['systems'] if entry['system'] == name][0]
-
-
-def _check(entry, name):
-    return [item for item in entry['checks'] if item['check'] == name][0]
+    return run_role_playbook(lab, tmp_path, host, 'validate.yml', report_dir, 'readiness.json',
+                             '-e', 'validate_report_dir=%s' % report_dir, '-e', 'validate_wait_timeout=30', *args)
 
 
 def test_a_healthy_system_is_ready_and_says_which_port(fresh_lab, tmp_path):

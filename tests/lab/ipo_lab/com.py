@@ -57,7 +57,7 @@ import socket
 from aiohttp import WSMsgType, web
 
 from . import comproto
-from .control import BadRequest, NotFound, answer, body
+from .control import BadRequest, NotFound, answer, body, since_param
 from .topology import TopologyError
 from .world import CERT_MODES, PORT_MODES, SubscriptionSpec, check_subscription, is_loopback
 
@@ -728,12 +728,7 @@ def control_routes(service):
         return answer({'ok': True, 'port': result})
 
     async def get_connections(request):
-        text = request.query.get('since', '0')
-        try:
-            since = int(text)
-        except ValueError:
-            raise BadRequest('since: %r is not an integer' % text)
-        return answer(service.connections(since))
+        return answer(service.connections(since_param(request)))
 
     def customer_answer(customer_id, pushed):
         return answer({'ok': True, 'customer_id': customer_id, 'known': customer_id in service.customers,

@@ -58,12 +58,17 @@ async def health(request):
     return answer({'ok': True})
 
 
-async def requests(request):
+def since_param(request):
+    """The ?since=N of a log route (0 when absent); BadRequest when it is not a whole number."""
+    text = request.query.get('since', '0')
     try:
-        since = int(request.query.get('since', '0'))
+        return int(text)
     except ValueError:
-        raise BadRequest('since must be an integer')
-    return answer(request.app[LAB_KEY].log.since(since))
+        raise BadRequest('since: %r is not an integer' % text)
+
+
+async def requests(request):
+    return answer(request.app[LAB_KEY].log.since(since_param(request)))
 
 
 async def clear_requests(request):

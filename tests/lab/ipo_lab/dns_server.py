@@ -261,7 +261,7 @@ class LabDNS:
 def control_routes(service):
     """(method, path, handler) for the control API: /lab/dns..."""
     # Imported here so control.py can import this module without an import cycle.
-    from .control import BadRequest, NotFound, answer, body
+    from .control import BadRequest, NotFound, answer, body, since_param
 
     async def describe(request):
         return answer(service.describe())
@@ -294,12 +294,7 @@ def control_routes(service):
         return answer(dict(result, ok=True))
 
     async def queries(request):
-        text = request.query.get('since', '0')
-        try:
-            since = int(text)
-        except ValueError:
-            raise BadRequest('since: %r is not an integer' % text)
-        return answer(service.queries(since))
+        return answer(service.queries(since_param(request)))
 
     return [
         ('GET', '/lab/dns', describe),

@@ -141,7 +141,7 @@ class LabSNTP:
 def control_routes(service):
     """(method, path, handler) for the control API: /lab/sntp..."""
     # Imported here so control.py can import this module without an import cycle.
-    from .control import BadRequest, answer, body
+    from .control import BadRequest, answer, body, since_param
 
     async def describe(request):
         return answer(service.describe())
@@ -160,12 +160,7 @@ def control_routes(service):
         return answer(dict(result, ok=True))
 
     async def queries(request):
-        text = request.query.get('since', '0')
-        try:
-            since = int(text)
-        except ValueError:
-            raise BadRequest('since: %r is not an integer' % text)
-        return answer(service.queries(since))
+        return answer(service.queries(since_param(request)))
 
     return [
         ('GET', '/lab/sntp', describe),
