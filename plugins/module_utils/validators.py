@@ -59,6 +59,8 @@ def is_hostname(value):
 def check_host(option, value):
     if value is None or str(value).strip() == '':
         return '%s is required: give the address or host name of the IP Office' % option
+    if not isinstance(value, str):
+        return '%s must be a host name or an IP address: got %r' % (option, value)
     if '://' in value or '/' in value:
         return '%s must be a host name or an IP address, not a URL: got %r' % (option, value)
     if is_ip_address(value) or is_hostname(value):
@@ -66,14 +68,20 @@ def check_host(option, value):
     return '%s must be a host name or an IP address: got %r' % (option, value)
 
 
+def _is_int(value):
+    # bool is an int to Python, but true is never a port or a count
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_port(option, value):
-    if value is None or not 1 <= value <= 65535:
+    if not _is_int(value) or not 1 <= value <= 65535:
         return '%s must be a TCP port from 1 to 65535: got %r' % (option, value)
     return None
 
 
 def check_positive(option, value, maximum=None):
-    if value is None or value <= 0 or (maximum is not None and value > maximum):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is no number
+    if not number or value <= 0 or (maximum is not None and value > maximum):
         limit = ' and at most %s' % maximum if maximum is not None else ''
         return '%s must be more than 0%s: got %r' % (option, limit, value)
     return None
@@ -82,7 +90,8 @@ def check_positive(option, value, maximum=None):
 def check_readable_file(option, value):
     if value is None:
         return None
-    if not os.path.isfile(value):
+    # A path, never a number: os.path.isfile(3) would look at file descriptor 3.
+    if not isinstance(value, str) or not os.path.isfile(value):
         return '%s must name a readable file: %r does not exist or is not a file' % (option, value)
     if not os.access(value, os.R_OK):
         return '%s must name a readable file: %r cannot be read' % (option, value)
@@ -97,8 +106,11 @@ def check_ipv4(option, value):
 
 def netmask_to_dotted(value):
     """A contiguous IPv4 mask in dotted or prefix-length form -> dotted quad, or None if it is not one."""
+    if isinstance(value, bool):
+        return None
     text = str(value).strip().lstrip('/')
-    if text.isdigit() and 0 <= int(text) <= 32:
+    # ASCII digits only: str.isdigit() also accepts '²' (which int() refuses) and other scripts' digits.
+    if text.isascii() and text.isdigit() and 0 <= int(text) <= 32:
         return str(netaddr.IPNetwork('0.0.0.0/%s' % text).netmask)
     if not is_ipv4_address(text):
         return None
@@ -180,7 +192,7 @@ def check_time_zone(option, value, names=None):
 
 
 def check_range(option, value, minimum, maximum, unit=''):
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+    if not _is_int(value) or not minimum <= value <= maximum:
         return '%s must be %s to %s%s: got %r' % (option, minimum, maximum, unit, value)
     return None
 
@@ -204,7 +216,7 @@ def check_port_list(option, value, maximum_count=16):
     if len(value) > maximum_count:
         return '%s must list at most %d ports: got %d' % (option, maximum_count, len(value))
     for index, port in enumerate(value):
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        if not _is_int(port) or not 1 <= port <= 65535:
             return '%s[%d] must be a TCP port from 1 to 65535: got %r' % (option, index, port)
     if len(set(value)) != len(value):
         return '%s must not name a port twice: got %r' % (option, list(value))

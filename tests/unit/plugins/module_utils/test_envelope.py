@@ -125,3 +125,80 @@ def test_property_any_bytes_either_decode_or_raise_envelope_error(body):
         envelope.decode(body, 200)
     except envelope.EnvelopeError:
         pass
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _texts,
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3), max_leaves=12)
+_keys = st.sampled_from(['response', '@status', 'data', 'ws_object', '@error_node', 'error', 'error_code', 'reboot', '@type',
+                         '@totalRecords', 'IPRoute', 'USER', 'SMAError', 'ModifiedEntities', 'REBOOT', '#text'])
+# JSON in the envelope's own vocabulary, so the generated bodies reach deep into decode().
+_envelope_like = st.recursive(st.none() | st.sampled_from(['', '0', '1', 'true', '461:SessionTimeout']) | st.integers(-2, 2),
+                              lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=4), max_leaves=20)
+
+
+def _decodes_or_refuses(body):
+    """decode() gives an Answer or raises EnvelopeError; anything else escapes as a test failure."""
+    try:
+        answer = envelope.decode(body, 200)
+    except envelope.EnvelopeError as exc:
+        assert 'HTTP 200' in str(exc) and len(exc.excerpt) <= 200
+        return None
+    assert answer.status in ('0', '1') and answer.ok == (answer.status == '1' and not answer.errors)
+    assert answer.ok or answer.errors  # a failed answer always says why
+    return answer
+
+
+@RELAXED
+@given(_json)
+def test_property_any_json_decodes_or_raises_envelope_error(value):
+    _decodes_or_refuses(json.dumps(value).encode())
+
+
+@RELAXED
+@given(_envelope_like)
+def test_property_envelope_shaped_json_decodes_or_raises_envelope_error(value):
+    _decodes_or_refuses(json.dumps({'response': value}).encode())
+    _decodes_or_refuses(json.dumps({'response': {'@status': '1', 'data': value}}).encode())
+    _decodes_or_refuses(json.dumps({'response': {'@status': '0', 'data': {'ws_object': value}}}).encode())
+
+
+_codes = st.one_of(st.integers(1, 9999).map(str), st.just('461:SessionTimeout'))
+
+
+@RELAXED
+@given(st.lists(_codes, min_size=1, max_size=4), st.booleans())
+def test_property_every_error_is_collected_in_order_one_or_several(codes, as_xml):
+    errors = [{'error_code': code, 'error_desc': 'd%d' % i} for i, code in enumerate(codes)]
+    node = errors[0] if len(errors) == 1 else errors
+    if as_xml:
+        body = ('<response status="0"><data><ws_object error_node="true"><USER>%s</USER></ws_object></data></response>'
+                % ''.join('<error><error_code>%s</error_code><error_desc>%s</error_desc></error>' % (e['error_code'], e['error_desc'])
+                          for e in errors)).encode()
+    else:
+        body = json.dumps({'response': {'@status': '0', 'data': {'ws_object': {'@error_node': 'true', 'USER': {'error': node}}}}}).encode()
+    answer = envelope.decode(body, 200)
+    assert not answer.ok and [e.code for e in answer.errors] == codes
+    assert answer.is_session_timeout == ('461:SessionTimeout' in codes)
+
+
+_word = st.text(alphabet='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-', min_size=1, max_size=12)
+_device_objects = st.fixed_dictionaries({'@GUID': st.text(alphabet='0123456789ABCDEF', min_size=32, max_size=32)},
+                                        optional={'Name': _word, 'Comment': _word, 'Group': _word})
+
+
+@RELAXED
+@given(st.lists(_device_objects, min_size=1, max_size=4))
+def test_property_xml_and_json_forms_of_one_answer_decode_alike(objects):
+    items = [{'Thing': obj} for obj in objects]
+    as_json = json.dumps({'response': {'@status': '1', 'data': {'ws_object': items[0] if len(items) == 1 else items}}}).encode()
+    as_xml = ('<response status="1"><data>%s</data></response>' % ''.join(
+        '<ws_object><Thing GUID="%s">%s</Thing></ws_object>' % (obj['@GUID'], ''.join(
+            '<%s>%s</%s>' % (key, value, key) for key, value in obj.items() if key != '@GUID')) for obj in objects)).encode()
+    assert envelope.decode(as_json).objects == envelope.decode(as_xml).objects == [('Thing', obj) for obj in objects]
+
+
+@RELAXED
+@given(st.text(max_size=300))
+def test_property_any_text_decodes_or_raises_envelope_error(text):
+    _decodes_or_refuses(text.encode('utf-8'))
+    _decodes_or_refuses('<' + text)
