@@ -60,6 +60,8 @@ CONNECTION_ARGUMENT_SPEC = dict(
 
 MAX_RETRY_AFTER = 60
 _RETRYABLE_HTTP = (500, 502, 503, 504)
+# OpenSSL's reasons when the server speaks only TLS older than the client's minimum (TLS 1.2).
+_TLS_VERSION_REFUSED = ('TLSV1_ALERT_PROTOCOL_VERSION', 'UNSUPPORTED_PROTOCOL', 'NO_PROTOCOLS_AVAILABLE', 'VERSION_TOO_LOW')
 
 
 def connection_argument_spec():
@@ -206,6 +208,9 @@ class Client(object):
             return ('the TLS certificate of %s could not be verified (%s). Give the CA that issued it in ca_path; '
                     'validate_certs=false turns checking off and is not recommended'
                     % (self.where, reason.verify_message or reason), True)
+        if isinstance(reason, ssl.SSLError) and getattr(reason, 'reason', None) in _TLS_VERSION_REFUSED:
+            return ('TLS with %s failed: the server offers no TLS version this client accepts; TLS 1.2 or later is required, '
+                    'also with validate_certs=false (%s)' % (self.where, reason), True)
         if isinstance(reason, ssl.SSLError):
             return 'TLS with %s failed: %s' % (self.where, reason), True
         if isinstance(reason, (socket.timeout, TimeoutError)):
