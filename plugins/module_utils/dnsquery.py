@@ -10,26 +10,25 @@ server the same way and never the local resolver."""
 
 from __future__ import annotations
 
+import importlib.util
 import time
-import traceback
 
-try:
+# dnspython is imported on the first query, not with the module: time_check needs it only for a time server
+# given by name, and the import costs more than the query.
+HAS_DNSPYTHON = importlib.util.find_spec('dns') is not None
+DNSPYTHON_IMPORT_ERROR = None if HAS_DNSPYTHON else 'ModuleNotFoundError: No module named \'dns\''
+
+
+def ask(server, port, name, timeout):
+    """One A query for name to one server, without retries. Always returns a dict:
+    {'server', 'rcode' (text, None when nothing usable came back), 'addresses', 'error', 'elapsed_ms'}."""
+    # pylint: disable=import-outside-toplevel
     import dns.exception
     import dns.flags
     import dns.message
     import dns.query
     import dns.rcode
     import dns.rdatatype
-    HAS_DNSPYTHON = True
-    DNSPYTHON_IMPORT_ERROR = None
-except ImportError:
-    HAS_DNSPYTHON = False
-    DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
-
-
-def ask(server, port, name, timeout):
-    """One A query for name to one server, without retries. Always returns a dict:
-    {'server', 'rcode' (text, None when nothing usable came back), 'addresses', 'error', 'elapsed_ms'}."""
     started = time.monotonic()
     attempt = {'server': server, 'rcode': None, 'addresses': [], 'error': None, 'elapsed_ms': None}
     query = dns.message.make_query(name, dns.rdatatype.A)

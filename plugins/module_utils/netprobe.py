@@ -26,22 +26,24 @@ encrypted.
 from __future__ import annotations
 
 import errno
+import importlib.util
 import socket
 import ssl
 import struct
 import time
-import traceback
 
-try:
-    from websockets.sync.client import connect as _ws_connect
-    from websockets import exceptions as _ws_exceptions
-    HAS_WEBSOCKETS = True
-    WEBSOCKETS_IMPORT_ERROR = None
-except ImportError:  # reported by the modules through missing_required_lib, only when a WebSocket is needed
-    _ws_connect = None
-    _ws_exceptions = None
-    HAS_WEBSOCKETS = False
-    WEBSOCKETS_IMPORT_ERROR = traceback.format_exc()
+# The websockets library costs more to import than a whole port check takes: it is imported only when a
+# WebSocket is opened (tls_check and link_quality_check with a client certificate), never by port_check.
+HAS_WEBSOCKETS = importlib.util.find_spec('websockets') is not None
+WEBSOCKETS_IMPORT_ERROR = None if HAS_WEBSOCKETS else 'ModuleNotFoundError: No module named \'websockets\''
+
+
+def _websockets():
+    """(connect, exceptions) of the websockets sync client, imported on first use."""
+    from websockets.sync.client import connect  # pylint: disable=import-outside-toplevel
+    from websockets import exceptions  # pylint: disable=import-outside-toplevel
+    return connect, exceptions
+
 
 # -- TLS records (pure) ---------------------------------------------------------------------------------------------
 
@@ -652,11 +654,12 @@ def open_websocket(address, port, server_name, context, path, timeout, max_size=
 
     Returns the open connection; raises OSError, ssl.SSLError or a websockets exception.
     """
+    connect = _websockets()[0]
     sock, _elapsed = tcp_connect(address, port, timeout)
     try:
-        return _ws_connect(websocket_uri(server_name, port, path), sock=sock, ssl=context, server_hostname=server_name,
-                           open_timeout=timeout, close_timeout=min(timeout, 2.0), ping_interval=None, compression=None,
-                           max_size=max_size)
+        return connect(websocket_uri(server_name, port, path), sock=sock, ssl=context, server_hostname=server_name,
+                       open_timeout=timeout, close_timeout=min(timeout, 2.0), ping_interval=None, compression=None,
+                       max_size=max_size)
     except BaseException:
         sock.close()
         raise
@@ -672,6 +675,10 @@ def websocket_error(exc):
         return TIMEOUT, 'no answer in time'
     if isinstance(exc, OSError):
         return classify_os_error(exc), error_text(exc)
+    try:
+        _ws_exceptions = _websockets()[1] if HAS_WEBSOCKETS else None
+    except ImportError:
+        _ws_exceptions = None
     if _ws_exceptions is not None:
         if isinstance(exc, _ws_exceptions.InvalidStatus):
             status = getattr(getattr(exc, 'response', None), 'status_code', None)
