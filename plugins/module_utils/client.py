@@ -12,8 +12,10 @@
   SMAError) is renewed once and the call retried once.
 - 5xx and connection errors are retried a bounded number of times with
   backoff, honouring Retry-After. A write is retried only when it surely was
-  not applied (503, or the connection was refused); otherwise the caller gets
-  WriteOutcomeUnknown and must read before writing again.
+  not applied (503, a 461 session timeout, or the connection was refused);
+  when it was sent and no clear answer came (connection lost, no answer in
+  time, 500/502/504) the caller gets WriteOutcomeUnknown and must read before
+  writing again (module_base.write_and_confirm does).
 - TLS verification is on unless the user turns it off; TLS 1.2 at least.
 """
 
@@ -112,7 +114,13 @@ class ApiError(IPOfficeError):
 
 
 class WriteOutcomeUnknown(IPOfficeError):
-    """A write was sent but no answer came: it may or may not have been applied."""
+    """A write was sent but no clear answer came: it may or may not have been applied.
+
+    what: what happened, in a few words, for the module's message."""
+
+    def __init__(self, message, what):
+        super(WriteOutcomeUnknown, self).__init__(message)
+        self.what = what
 
 
 class _Sent(object):
@@ -122,6 +130,7 @@ class _Sent(object):
         self.status = status
         self.headers = headers
         self.body = body
+        self.attempts = 1
 
 
 class Client(object):
@@ -141,7 +150,7 @@ class Client(object):
         self._cookies = {}
         self.logged_in = False
         # Counted so tests and reports can show what a task cost.
-        self.stats = {'requests': 0, 'logins': 0, 'retries': 0, 'relogins': 0}
+        self.stats = {'requests': 0, 'logins': 0, 'retries': 0, 'relogins': 0, 'writes': 0}
         netloc = '[%s]' % host if ':' in host else host
         self.base_url = 'https://%s:%d' % (netloc, port)
         context = make_context(cafile=ca_path, validate_certs=validate_certs)
@@ -211,7 +220,7 @@ class Client(object):
         if isinstance(reason, ssl.SSLError) and getattr(reason, 'reason', None) in _TLS_VERSION_REFUSED:
             return ('TLS with %s failed: the server offers no TLS version this client accepts; TLS 1.2 or later is required, '
                     'also with validate_certs=false (%s)' % (self.where, reason), True)
-        if isinstance(reason, ssl.SSLError):
+        if isinstance(reason, ssl.SSLError) and not_sent:
             return 'TLS with %s failed: %s' % (self.where, reason), True
         if isinstance(reason, (socket.timeout, TimeoutError)):
             return 'no answer from %s within %s s' % (self.where, self.timeout), not_sent
@@ -243,24 +252,32 @@ class Client(object):
                 sent = self._exchange(method, path, body, auth=auth)
             except (URLError, OSError, http.client.HTTPException) as exc:
                 message, not_sent = self._classify(exc)
-                if isinstance(getattr(exc, 'reason', exc), ssl.SSLError):
-                    raise TransportError(message)  # a certificate does not get better by asking again
+                if isinstance(exc, URLError) and isinstance(exc.reason, ssl.SSLError):
+                    raise TransportError(message)  # a handshake (certificate) does not get better by asking again
                 if is_write and not not_sent:
-                    raise WriteOutcomeUnknown(
-                        '%s %s: %s; the write may or may not have been applied: read the object before writing again'
-                        % (method, path, message))
+                    raise self._outcome_unknown(method, path, message)
                 if attempt >= self.retries:
                     raise TransportError('%s (after %d attempts in %.1f s)' % (message, attempt + 1, self._clock() - started))
                 self.stats['retries'] += 1
                 self._sleep(self._retry_delay(attempt))
                 attempt += 1
                 continue
-            if sent.status in _RETRYABLE_HTTP and (not is_write or sent.status == 503) and attempt < self.retries:
+            if sent.status in _RETRYABLE_HTTP and is_write and sent.status != 503:
+                # The device may have failed after applying it: only a read can tell.
+                raise self._outcome_unknown(method, path, '%s answered HTTP %s' % (self.where, sent.status))
+            if sent.status in _RETRYABLE_HTTP and attempt < self.retries:
                 self.stats['retries'] += 1
                 self._sleep(self._retry_delay(attempt, sent))
                 attempt += 1
                 continue
+            sent.attempts = attempt + 1
             return sent
+
+    def _outcome_unknown(self, method, path, message):
+        resource = path[len(ADMIN_PATH):].split('?')[0] if path.startswith(ADMIN_PATH) else path
+        what = '%s %s was sent, then %s' % (method, resource, message)
+        return WriteOutcomeUnknown('%s; the write may or may not have been applied: read the object before writing again'
+                                   % what, what=what)
 
     # -- session ---------------------------------------------------------
 
@@ -281,8 +298,8 @@ class Client(object):
                 '(Management API Read and Write) and an account that is not locked.'
                 % (self.where, self.username, (': ' + detail) if detail else ''), http_status=sent.status)
         if sent.status != 200:
-            raise IPOfficeError('login at %s failed: HTTP %s; body starts with: %r'
-                                % (self.where, sent.status, envelope.excerpt(sent.body)), http_status=sent.status)
+            raise IPOfficeError('login at %s failed: HTTP %s%s; body starts with: %r'
+                                % (self.where, sent.status, _attempts(sent), envelope.excerpt(sent.body)), http_status=sent.status)
         answer = envelope.decode(sent.body, sent.status)
         if not answer.ok:
             raise AuthenticationError('login at %s failed: %s' % (self.where, '; '.join(str(e) for e in answer.errors)))
@@ -336,6 +353,8 @@ class Client(object):
         if not answer.ok:
             raise ApiError('%s %s at %s failed: %s' % (method, resource, self.where, '; '.join(str(e) for e in answer.errors)),
                            answer.errors, http_status=answer.http_status)
+        if method != 'GET':
+            self.stats['writes'] += 1
         return answer
 
     def _call_once(self, method, path, body):
@@ -346,8 +365,8 @@ class Client(object):
             raise AuthenticationError('%s refused %s %s for service user %r: %s. The user needs "Management API Write" for changes.'
                                       % (self.where, method, path, self.username, _error_text(sent.body) or 'forbidden'))
         if sent.status >= 400 or sent.status < 200:
-            raise IPOfficeError('%s %s at %s: HTTP %s; body starts with: %r'
-                                % (method, path, self.where, sent.status, envelope.excerpt(sent.body)), http_status=sent.status)
+            raise IPOfficeError('%s %s at %s: HTTP %s%s; body starts with: %r'
+                                % (method, path, self.where, sent.status, _attempts(sent), envelope.excerpt(sent.body)), http_status=sent.status)
         try:
             answer = envelope.decode(sent.body, sent.status)
         except envelope.EnvelopeError as exc:
@@ -360,6 +379,10 @@ class Client(object):
         """All objects of one entity, schema-normalised."""
         ent = schema.entity(entity_name)
         return self.call('GET', ent.resource, node_address=node_address).entities(ent.name)
+
+
+def _attempts(sent):
+    return ' (after %d attempts)' % sent.attempts if sent.attempts > 1 else ''
 
 
 def _error_text(body):

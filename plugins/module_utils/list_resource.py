@@ -14,7 +14,7 @@ from __future__ import annotations
 from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, resource, schema, topology
 
 STATES = ['merged', 'replaced', 'overridden', 'deleted', 'gathered', 'rendered', 'parsed']
-WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
+WRITE_STATES = module_base.WRITE_STATES
 WRITE_ONLY_MASK = '<write-only: given in the module options, never shown>'
 
 
@@ -218,21 +218,9 @@ class ListTask(object):
             result['diff'] = dict(before={'config': affected_before}, after={'config': self._affected_after(predicted, ops)})
         if not ops or self.module.check_mode:
             return result
-        created = {}
         for op in ops:
-            if op.method == 'POST':
-                obj = {}
-                for path, value in op.changes.items():
-                    resource.set_path(obj, path, value)
-                answer = client.call('POST', self.entity_resource, node_address=target,
-                                     objects=[(self.entity, schema.to_device(self.entity, obj))])
-                guids = [o.get(schema.GUID_KEY) for name, o in answer.objects if name == self.entity]
-                created[op.key] = guids[0] if guids else None
-            elif op.method == 'PUT':
-                payload = resource.build_payload(self.entity, op.current, op.changes)
-                client.call('PUT', self.entity_resource, node_address=target, objects=[(self.entity, payload)])
-            else:
-                client.call('DELETE', self.entity_resource, node_address=target, guid=op.current.get(schema.GUID_KEY))
+            module_base.write_and_confirm(self.module, client, self._writer(client, target, op),
+                                          lambda op=op: self.outcome(current, client.get(self.entity, node_address=target), op))
         after = client.get(self.entity, node_address=target)
         problems = self.verify(current, after, ops)
         if problems:
@@ -241,6 +229,42 @@ class ListTask(object):
         if 'diff' in result:
             result['diff']['after'] = {'config': self._affected_after(after, ops)}
         return result
+
+    def _writer(self, client, target, op):
+        """The call that carries out one operation."""
+        if op.method == 'POST':
+            obj = {}
+            for path, value in op.changes.items():
+                resource.set_path(obj, path, value)
+            return lambda: client.call('POST', self.entity_resource, node_address=target,
+                                       objects=[(self.entity, schema.to_device(self.entity, obj))])
+        if op.method == 'PUT':
+            payload = resource.build_payload(self.entity, op.current, op.changes)
+            return lambda: client.call('PUT', self.entity_resource, node_address=target, objects=[(self.entity, payload)])
+        return lambda: client.call('DELETE', self.entity_resource, node_address=target, guid=op.current.get(schema.GUID_KEY))
+
+    def outcome(self, before, after, op):
+        """What a read shows of one operation whose answer was lost: resource.APPLIED, NOT_APPLIED or problems."""
+        after_by_guid = dict((obj.get(schema.GUID_KEY), obj) for obj in after)
+        if op.method == 'POST':
+            before_guids = set(obj.get(schema.GUID_KEY) for obj in before)
+            new = [obj for obj in after if obj.get(schema.GUID_KEY) not in before_guids and self.spec.identity(obj) == op.key]
+            if not new:
+                return resource.NOT_APPLIED
+            if len(new) > 1:
+                return ['%s %s was created %d times' % (self.entity, self._label(op.key), len(new))]
+            problems = [p for p in resource.verify_write(self.entity, {}, new[0], op.changes) if 'although the task did not set it' not in p]
+            return problems or resource.APPLIED
+        guid = op.current.get(schema.GUID_KEY)
+        if op.method == 'DELETE':
+            if guid not in after_by_guid:
+                return resource.APPLIED
+            changed = resource.differences(self.entity, op.current, after_by_guid[guid])
+            return ['%s %s is still there, changed in %s' % (self.entity, self._label(op.key), ', '.join('.'.join(p) for p in changed))
+                    ] if changed else resource.NOT_APPLIED
+        if guid not in after_by_guid:
+            return ['%s %s vanished' % (self.entity, self._label(op.key))]
+        return resource.write_outcome(self.entity, op.current, after_by_guid[guid], op.changes)
 
     @property
     def entity_resource(self):

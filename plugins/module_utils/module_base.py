@@ -9,12 +9,18 @@ when TLS checking is off, and report client errors as plain messages."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, schema, topology, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, resource, schema, topology, validators
 
 
 class ModuleInputError(api.IPOfficeError):
@@ -39,16 +45,103 @@ def build_module(argument_spec=None, needs_connection=None, **kwargs):
     return module
 
 
+def write_and_confirm(module, client, write, read_back):
+    """Send one write; when its outcome is unknown, read before anything else is written.
+
+    write() sends it and returns the answer. read_back() reads the object again and
+    returns resource.APPLIED, resource.NOT_APPLIED or a list of problems (a mix).
+    Read back as applied: the task goes on and a warning says what happened.
+    Read back exactly as before: the write never took effect, so it is sent once
+    more (a write the read justified, never a blind one). Anything else, or a
+    second unknown outcome that is not applied, fails saying what was read.
+    Returns the write's answer, or None when only the read showed it applied.
+    """
+    try:
+        return write()
+    except api.WriteOutcomeUnknown as exc:
+        story = [exc.what]
+    outcome = _read_after_unknown(client, read_back, story)
+    if outcome == resource.APPLIED:
+        client.stats['writes'] += 1
+        module.warn('%s; read back: applied, so it was not sent again' % story[0])
+        return None
+    if outcome != resource.NOT_APPLIED:
+        raise api.IPOfficeError('%s; read back: neither as before nor as intended: %s. Nothing more was written; '
+                                'check the object and re-run' % (story[0], '; '.join(outcome)))
+    story.append('read back: not applied (exactly as before), so it was sent once more')
+    try:
+        answer = write()
+    except api.WriteOutcomeUnknown as exc:
+        story.append(exc.what)
+    except api.IPOfficeError as exc:
+        raise api.IPOfficeError('%s; %s: %s' % (story[0], story[1], exc), **exc.details)
+    else:
+        module.warn('%s; %s: applied' % tuple(story))
+        return answer
+    outcome = _read_after_unknown(client, read_back, story)
+    if outcome == resource.APPLIED:
+        client.stats['writes'] += 1
+        module.warn('%s; read back: applied' % '; '.join(story))
+        return None
+    raise api.IPOfficeError('%s; read back: %s. Nothing more was written; re-run when the system answers again' % (
+        '; '.join(story), 'not applied: nothing was changed' if outcome == resource.NOT_APPLIED else '; '.join(outcome)))
+
+
+def _read_after_unknown(client, read_back, story):
+    try:
+        return read_back()
+    except api.IPOfficeError as exc:
+        raise api.IPOfficeError('%s; the read that should tell whether it was applied failed too: %s. Nothing more was '
+                                'written; re-run to read and converge' % ('; '.join(story), exc))
+
+
+# States that write; their read-change-write-verify runs under the endpoint lock.
+WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
+LOCK_WAIT_SECONDS = 600
+
+
+@contextlib.contextmanager
+def endpoint_lock(params):
+    """Serialise the tasks that write through one API endpoint, across the forks of one controller.
+
+    The collection writes an object back whole (schema update 'replace'), so two
+    forks that read the same object and each change one field would otherwise
+    lose one change, and a fork verifying a list would see another fork's new
+    item as a change it did not make. Tasks on other controllers are not
+    covered: the write check then fails the task when it sees their change.
+    """
+    key = hashlib.sha256(('%s:%s' % (params['host'], params['port'])).encode('utf-8')).hexdigest()[:16]
+    path = os.path.join(tempfile.gettempdir(), 'ipoffice-subscription-%s.lock' % key)
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise api.IPOfficeError('another task writing through %s:%s held %s for %d s; nothing was changed'
+                                            % (params['host'], params['port'], path, LOCK_WAIT_SECONDS))
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
 def run(module, work):
     """Run work(client) with a logged-in client; fail cleanly on any client error."""
     client = api.Client.from_params(module.params)
+    writes = module.params.get('state') in WRITE_STATES and not module.check_mode
     try:
-        with client:
-            result = work(client)
+        with endpoint_lock(module.params) if writes else contextlib.nullcontext():
+            with client:
+                result = work(client)
     except api.IPOfficeError as exc:
-        module.fail_json(msg=str(exc), **_safe_details(exc.details))
+        # changed stays honest on a failure: true when a write of this task was applied before it failed.
+        module.fail_json(msg=str(exc), changed=client.stats['writes'] > 0, **_safe_details(exc.details))
     except topology.TopologyError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=client.stats['writes'] > 0)
     except Exception as exc:  # pylint: disable=broad-except
         # Never a bare traceback in the task result: a message, the trace only with -vvv.
         module.fail_json(msg='unexpected error talking to %s: %s: %s' % (client.where, type(exc).__name__, exc),

@@ -176,3 +176,23 @@ def verify_write(entity_name, before, after, changes):
 
 def reboot_needed(entity_name, changes):
     return any(getattr(field_at(entity_name, path), 'reboot', False) for path in changes)
+
+
+# What a read after a write of unknown outcome shows (module_base.write_and_confirm).
+APPLIED = 'applied'
+NOT_APPLIED = 'not applied'
+
+
+def write_outcome(entity_name, before, after, changes):
+    """APPLIED if after is before with the changes, NOT_APPLIED if after is exactly before,
+    else the list of problems (a mix, or something else changed)."""
+    hidden = [path for path in changes if getattr(field_at(entity_name, path), 'write_only', False)]
+    if hidden and len(hidden) == len(changes):
+        return ['only write-only fields were sent (%s), which read back empty, so a read cannot tell whether they were applied'
+                % ', '.join(sorted('.'.join(path) for path in hidden))]
+    problems = verify_write(entity_name, before, after, changes)
+    if not problems:
+        return APPLIED
+    if not differences(entity_name, before, after):
+        return NOT_APPLIED
+    return problems

@@ -123,10 +123,16 @@ class SectionTask(object):
         if not changes or self.module.check_mode:
             return result
         payload = resource.build_payload('System', system, changes)
-        answer = client.call('PUT', 'systems', node_address=target, objects=[('System', payload)])
-        result['reboot_required'] = result['reboot_required'] or answer.reboot == 'required'
-        reread = client.get('System', node_address=target)
-        reread = [s for s in reread if s.get(schema.GUID_KEY) == system.get(schema.GUID_KEY)] or reread
+
+        def read_system():
+            found = client.get('System', node_address=target)
+            return [s for s in found if s.get(schema.GUID_KEY) == system.get(schema.GUID_KEY)] or found
+
+        answer = module_base.write_and_confirm(
+            self.module, client, lambda: client.call('PUT', 'systems', node_address=target, objects=[('System', payload)]),
+            lambda: resource.write_outcome('System', system, read_system()[0], changes))
+        result['reboot_required'] = result['reboot_required'] or (answer is not None and answer.reboot == 'required')
+        reread = read_system()
         problems = resource.verify_write('System', system, reread[0], changes)
         if problems:
             raise module_base.ModuleInputError('the write to %s was not applied as intended: %s'

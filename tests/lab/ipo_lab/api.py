@@ -4,7 +4,9 @@ One aiohttp application serves every listener; the local address a request
 arrived on says which listener (Application Server or Server Edition server)
 it is for. Order of checks for each request: listener faults (delay, drop,
 503, 500), the path (404), the method (405), the session (401/461), the
-rights (403), the target node (?ipaddress=), then the resource itself.
+rights (403), the target node (?ipaddress=), then the resource itself. A
+write meets the write faults just before it (session expired, reset, 500) and
+just after it is applied (reset, late answer).
 """
 
 from __future__ import annotations
@@ -126,6 +128,18 @@ class Call:
         self.entry['write'] = self.method in WRITE_METHODS
         if resource != PROVISION:
             self.entry['entities'] = [ENTITIES[resource].name]
+        if not self.entry['write']:
+            return await self.resource(resource)
+        refused = self.before_write()
+        if refused is not None:
+            return refused
+        try:
+            response = await self.resource(resource)
+        except Reply as answer:
+            response = self.reply(answer.body, answer.http_status, answer.headers)
+        return await self.after_write(response)
+
+    async def resource(self, resource):
         session = self.session()
         if resource == PROVISION:
             return await self.provision()
@@ -137,6 +151,41 @@ class Call:
         if self.method == 'DELETE':
             return self.delete(entity, nodes[0])
         return self.write(entity, nodes[0], await self.body_items())
+
+    # --- write faults -----------------------------------------------------------
+
+    def drop(self, fault):
+        """Close the connection without a word (logged first: the handler never finishes)."""
+        self.entry['fault'] = fault
+        self.lab.log.add(self.entry)
+        self.request.transport.abort()
+        raise asyncio.CancelledError()
+
+    def before_write(self):
+        """Write faults that strike before anything is applied; a response to send instead, or None."""
+        if self.listener.take('expire_before_write_count'):
+            # Between the caller's read and this write the session runs out: the write answers 461.
+            self.entry['fault'] = 'expire_before_write'
+            self.lab.sessions.expire(self.address)
+        if self.listener.take('drop_before_write_count'):
+            self.drop('drop_before_write')
+        if self.listener.take('http_500_write_count'):
+            self.entry['fault'] = 'http_500_write'
+            return html(500, envelope.HTML_500)
+        return None
+
+    async def after_write(self, response):
+        """Write faults that strike once the write is applied and saved: no answer, or one too late."""
+        if not self.entry['applied']:
+            return response
+        if self.listener.take('drop_after_write_count'):
+            self.drop('drop_after_write')
+        if self.listener.take('slow_write_count'):
+            self.entry['fault'] = 'slow_write'
+            await asyncio.sleep(self.listener.faults['slow_write_seconds'])
+            if self.generation != self.lab.generation and self.request.transport is not None:
+                self.request.transport.abort()  # no late answer into a lab that was reset meanwhile
+        return response
 
     # --- login and session ----------------------------------------------------
 

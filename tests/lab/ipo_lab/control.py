@@ -11,10 +11,13 @@ import json
 from aiohttp import web
 
 from .api import LAB_KEY
+from .lab import ROLE_SE_NODE
 from .topology import TopologyError, check_quirks, check_semantics
 
 NUMERIC_FAULTS = {'drop_count': int, 'http_500_count': int, 'http_503_count': int, 'refuse_login_count': int,
-                  'retry_after': int, 'delay_seconds': float}
+                  'drop_before_write_count': int, 'drop_after_write_count': int, 'expire_before_write_count': int,
+                  'http_500_write_count': int, 'slow_write_count': int,
+                  'retry_after': int, 'delay_seconds': float, 'slow_write_seconds': float}
 
 
 class BadRequest(Exception):
@@ -176,6 +179,28 @@ async def faults(request):
         chosen = [lab.listeners[address]]
     else:
         raise NotFound(address)
+    return answer(await set_faults(request, lab, chosen))
+
+
+async def system_faults(request):
+    """Set fault switches on the listener that serves a system's API (its own, or its Application Server's).
+
+    Faults belong to listeners: an SCN node shares its Application Server's with
+    the other nodes, and a Server Edition Secondary or Expansion reached through
+    the Primary (?ipaddress=) is served by the Primary's listener, not its own.
+    The answer says which listener was changed and which systems it serves."""
+    lab = request.app[LAB_KEY]
+    state = system_state(lab, request.match_info['name'])
+    listener = lab.listeners[lab.listen_address(state)]
+    result = await set_faults(request, lab, [listener])
+    result['listener'] = listener.address
+    result['shared_with'] = [system.name for system in lab.nodes(listener) if system.name != state.name]
+    if listener.role == ROLE_SE_NODE:
+        result['note'] = 'calls through the Primary (?ipaddress=%s) are served by the Primary\'s listener' % state.address
+    return answer(result)
+
+
+async def set_faults(request, lab, chosen):
     data = dict(await body(request))
     expire = data.pop('expire_sessions', False)
     numbers = {}
@@ -197,7 +222,7 @@ async def faults(request):
         if expire:
             expired += lab.sessions.expire(listener.address)
     result = [listener.describe(lab) for listener in chosen]
-    return answer({'ok': True, 'expired_sessions': expired, 'listeners': result})
+    return {'ok': True, 'expired_sessions': expired, 'listeners': result}
 
 
 async def reset(request):
@@ -254,6 +279,7 @@ def make_app(lab):
     app.router.add_get('/lab/systems', systems)
     app.router.add_get('/lab/systems/{name}', system)
     app.router.add_post('/lab/systems/{name}/semantics', semantics)
+    app.router.add_post('/lab/systems/{name}/faults', system_faults)
     app.router.add_get('/lab/listeners', listeners)
     app.router.add_post('/lab/listeners/{address}/faults', faults)
     app.router.add_post('/lab/reset', reset)

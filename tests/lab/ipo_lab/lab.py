@@ -24,8 +24,11 @@ ROLE_SE_PRIMARY = 'se-primary'
 ROLE_SE_NODE = 'se-node'
 
 # Fault switches: counters count down one per request; the others stay until changed.
-COUNTERS = ('drop_count', 'http_500_count', 'http_503_count', 'refuse_login_count')
-DEFAULT_FAULTS = {'drop_count': 0, 'http_500_count': 0, 'http_503_count': 0, 'refuse_login_count': 0, 'retry_after': 1, 'delay_seconds': 0}
+# The *_write_count ones count only writes (PUT/POST/DELETE on a resource), so a test can aim a fault at
+# the first write of a play whatever reads come before it.
+COUNTERS = ('drop_count', 'http_500_count', 'http_503_count', 'refuse_login_count', 'drop_before_write_count',
+            'drop_after_write_count', 'expire_before_write_count', 'http_500_write_count', 'slow_write_count')
+DEFAULT_FAULTS = dict(dict.fromkeys(COUNTERS, 0), retry_after=1, delay_seconds=0, slow_write_seconds=5)
 
 
 class Listener:

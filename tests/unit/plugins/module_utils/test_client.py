@@ -115,18 +115,61 @@ def test_500_on_a_read_is_retried_with_backoff():
     assert sleeps == [0.5]
 
 
-def test_500_on_a_write_is_not_retried():
-    c, script, sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (500, _headers(), b'oops')])
-    with pytest.raises(api.IPOfficeError, match='HTTP 500'):
+@pytest.mark.parametrize('status', [500, 502, 504])
+def test_5xx_on_a_write_is_not_retried_and_its_outcome_is_unknown(status):
+    # The device may have failed after applying it: only a read can tell.
+    c, script, sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (status, _headers(), b'oops')])
+    with pytest.raises(api.WriteOutcomeUnknown) as err:
         c.call('PUT', 'iproutes', objects=[('IPRoute', {'@GUID': 'A'})])
-    assert sleeps == [] and len(script.calls) == 2
+    assert err.value.what == 'PUT iproutes was sent, then 192.0.2.1:7070 answered HTTP %d' % status
+    assert sleeps == [] and len(script.calls) == 2 and c.stats['writes'] == 0
+
+
+def test_503_on_a_write_is_retried_because_it_was_not_applied():
+    c, script, sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (503, _headers(Retry_After='1'), b'busy'),
+                              (200, _headers(), b'{"response":{"@status":"1","data":{"ws_object":""}}}')])
+    c.call('PUT', 'iproutes', objects=[('IPRoute', {'@GUID': 'A'})])
+    assert sleeps == [1] and len(script.calls) == 3 and c.stats['writes'] == 1
 
 
 def test_lost_answer_to_a_write_is_reported_as_unknown_outcome():
     c, script, sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), ConnectionResetError(104, 'reset')])
-    with pytest.raises(api.WriteOutcomeUnknown, match='may or may not have been applied'):
+    with pytest.raises(api.WriteOutcomeUnknown, match='may or may not have been applied') as err:
         c.call('PUT', 'iproutes', objects=[('IPRoute', {'@GUID': 'A'})])
+    assert err.value.what.startswith('PUT iproutes was sent, then connection to 192.0.2.1:7070 lost')
     assert sleeps == []
+
+
+def test_tls_connection_cut_while_awaiting_the_answer_to_a_write_is_an_unknown_outcome():
+    # A TLS error after the request went out is a lost answer, not a failed handshake.
+    import ssl
+    c, script, sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), ssl.SSLEOFError(8, 'EOF occurred in violation of protocol')])
+    with pytest.raises(api.WriteOutcomeUnknown, match='lost'):
+        c.call('PUT', 'iproutes', objects=[('IPRoute', {'@GUID': 'A'})])
+
+
+def test_no_answer_to_a_write_in_time_is_an_unknown_outcome_not_a_retry():
+    c, script, sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), socket.timeout('timed out')], retries=3)
+    with pytest.raises(api.WriteOutcomeUnknown) as err:
+        c.call('POST', 'iproutes', objects=[('IPRoute', {'IPAddress': '10.1.0.0'})])
+    assert err.value.what == 'POST iproutes was sent, then no answer from 192.0.2.1:7070 within 30 s'
+    assert sleeps == [] and len(script.calls) == 2
+
+
+def test_write_refused_for_an_expired_session_is_sent_again_after_one_login():
+    # 461 means the device refused the write: surely not applied, so sending it again is safe.
+    c, script, dummy_sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN), (200, _headers(), TIMEOUT_461), (200, LOGIN_HEADERS, OK_LOGIN),
+                                    (200, _headers(), b'{"response":{"@status":"1","data":{"ws_object":""}}}')])
+    c.call('PUT', 'iproutes', objects=[('IPRoute', {'@GUID': 'A'})])
+    assert [call[:2] for call in script.calls] == [('GET', 'authenticate'), ('PUT', 'iproutes'), ('GET', 'authenticate'), ('PUT', 'iproutes')]
+    assert c.stats['writes'] == 1
+
+
+def test_5xx_on_a_read_beyond_the_retries_says_how_many_attempts():
+    c, script, sleeps = make([(200, LOGIN_HEADERS, OK_LOGIN)] + [(500, _headers(), b'x')] * 3, retries=2)
+    with pytest.raises(api.IPOfficeError, match=r'HTTP 500 \(after 3 attempts\)'):
+        c.get('IPRoute')
+    assert sleeps == [0.5, 1.0]
 
 
 def test_refused_connection_is_retried_then_names_host_and_port():
