@@ -25,6 +25,11 @@ heartbeat answer of any connected link was (sampled every few seconds during
 each run) against the heartbeat interval. Everything also goes to
 DIR/summary.json.
 
+--links-only measures the lab alone (the target: N systems with live links in
+one process): it configures site-001 with the prerequisites role, copies its
+stored state to every other site, restarts the lab, waits until every link
+is connected and samples the heartbeats for --soak seconds.
+
 --strict exits 1 when the idempotent run wrote anything on any system, made
 more logins on a system than API module invocations, or a run failed
 (scripts/test's perf stage). Times are reported, never asserted.
@@ -341,12 +346,68 @@ def collections_path(output):
     return base
 
 
+def clone_state(state, count):
+    """Every site's stored state from site-001's, with its own name and addresses."""
+    systems = os.path.join(state, 'systems')
+    with open(os.path.join(systems, 'site-001.json'), encoding='utf-8') as handle:
+        text = handle.read()
+    dummy, lan1, gateway = site_addresses(0)
+    for index in range(1, count):
+        dummy, own_lan1, own_gateway = site_addresses(index)
+        name = 'site-%03d' % (index + 1)
+        own = text.replace('"site-001"', '"%s"' % name).replace('"%s"' % lan1, '"%s"' % own_lan1).replace('"%s"' % gateway, '"%s"' % own_gateway)
+        with open(os.path.join(systems, name + '.json'), 'w', encoding='utf-8') as handle:
+            handle.write(own)
+
+
+def links_only(args, state, topology, inventory, env, systems, interval):
+    """Configure one site through the role, clone it to all, restart the lab and watch the links."""
+    play = os.path.join(args.output, 'prerequisites.yml')
+    with open(play, 'w', encoding='utf-8') as handle:
+        yaml.safe_dump([{'name': 'Configure one site', 'hosts': 'all', 'gather_facts': False,
+                         'roles': [{'role': 'ipoffice.subscription.prerequisites'}]}], handle, sort_keys=False)
+    with open(os.path.join(args.output, 'prerequisites.log'), 'w', encoding='utf-8') as log:
+        proc = subprocess.run(['ansible-playbook', '-i', inventory, '--limit', 'site-001', play], stdout=log, stderr=subprocess.STDOUT,
+                              env={key: value for key, value in env.items() if key != 'ANSIBLE_CALLBACKS_ENABLED'}, check=False)
+    subprocess.run([sys.executable, LABCTL, 'stop', '--state', state], capture_output=True, check=False)
+    if proc.returncode != 0:
+        sys.exit('configuring site-001 failed: see %s' % os.path.join(args.output, 'prerequisites.log'))
+    clone_state(state, args.systems)
+    started = time.monotonic()
+    lab = subprocess.run([sys.executable, LABCTL, 'start', '--state', state, '--topology', topology, '--timeout', '120'],
+                         capture_output=True, text=True, check=False)
+    if lab.returncode != 0:
+        sys.exit('the lab did not restart:\n%s%s' % (lab.stdout, lab.stderr))
+    connected, deadline = 0, time.monotonic() + 300
+    while time.monotonic() < deadline:
+        connected = sum(1 for row in control('/lab/links') if row['state'] == 'Connected')
+        if connected == args.systems:
+            break
+        time.sleep(1)
+    all_up = time.monotonic() - started
+    sampler = HeartbeatSampler(systems, interval, args.sample_seconds)
+    sampler.start()
+    time.sleep(args.soak)
+    health = sampler.stop()
+    rss_kb = 0
+    with open(os.path.join(state, 'lab.pid'), encoding='utf-8') as handle:
+        pid = int(handle.read().strip())
+    with open('/proc/%d/status' % pid, encoding='utf-8') as handle:
+        rss_kb = int(next(line for line in handle if line.startswith('VmRSS')).split()[1])
+    cpu = sum(int(value) for value in open('/proc/%d/stat' % pid, encoding='utf-8').read().rsplit(')', 1)[1].split()[11:13])
+    result = dict(health, systems=args.systems, connected=connected, seconds_to_all_connected=round(all_up, 1), soak_s=args.soak,
+                  lab_rss_mib=round(rss_kb / 1024.0, 1), lab_cpu_s=round(cpu / os.sysconf('SC_CLK_TCK'), 1))
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--systems', type=int, default=50, help='number of single IP500 V2 sites (default 50; 200 on request)')
     parser.add_argument('--forks', type=int, default=10, help='ansible-playbook --forks (default 10)')
     parser.add_argument('--output', help='folder for the topology, inventory, lab state, logs and summary.json (default: a new temp folder)')
     parser.add_argument('--strict', action='store_true', help='exit 1 if the idempotent run wrote anything or logged in more than once per API module call')
+    parser.add_argument('--links-only', action='store_true', help='measure only the lab holding N live links (no benchmark runs)')
+    parser.add_argument('--soak', type=float, default=60.0, help='--links-only: how long to sample the heartbeats once every link is up')
     parser.add_argument('--sample-seconds', type=float, default=5.0, help='how often the lab health is sampled during a run')
     args = parser.parse_args()
     if not 1 <= args.systems <= 2000:
@@ -372,6 +433,17 @@ def main():
     try:
         with open(DEFAULT_TOPOLOGY, encoding='utf-8') as handle:
             interval = yaml.safe_load(handle)['world']['link']['heartbeat_seconds']
+        if args.links_only:
+            result = links_only(args, state, topology, inventory, env, systems, interval)
+            result['load_after'] = ' '.join('%.2f' % value for value in os.getloadavg())
+            result['machine'] = summary['machine']
+            with open(os.path.join(args.output, 'links.json'), 'w', encoding='utf-8') as handle:
+                json.dump(result, handle, indent=1, sort_keys=True)
+            print('lab alone: %(connected)d of %(systems)d links connected %(seconds_to_all_connected).0f s after the start; over %(soak_s).0f s '
+                  '(%(samples)d samples) the last heartbeat answer was at most %(heartbeat_age_max_s).0f s old (interval '
+                  '%(heartbeat_interval_s)d s, lag %(heartbeat_lag_max_s).0f s), round trip at most %(heartbeat_round_trip_max_ms).0f ms; '
+                  'lab process %(lab_rss_mib).0f MiB, %(lab_cpu_s).0f s CPU in all; load after %(load_after)s' % result, flush=True)
+            return 0 if result['connected'] == args.systems and result['heartbeat_lag_max_s'] < interval else 1
         playbooks = os.path.join(REPO, 'playbooks')
         runs = summary['runs']
         runs.append(run_playbook(args, 'converge', os.path.join(playbooks, 'site.yml'), inventory, env, systems, interval))
