@@ -242,7 +242,7 @@ def main():
                 _write(path, render(doc))
                 paths.append(path)
         except OSError as exc:
-            module.fail_json(msg='cannot write the %s report to %s: %s' % (kind, dest, exc), report=doc)
+            module.fail_json(msg='cannot write the %s report to dest %r: %s' % (kind, dest, exc), report=doc)
     not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
     module.exit_json(changed=False, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
 
