@@ -140,8 +140,7 @@ def test_a_server_with_only_tls_1_0_or_1_1_is_refused_even_without_verification(
     ('expired', 'certificate has expired'),
     ('other_name', 'mismatch'),
 ])
-def test_a_certificate_that_does_not_verify_is_refused_and_accepted_only_with_verification_off(lab, run_playbook, servers, case,
-                                                                                                 fragment):
+def test_a_certificate_that_does_not_verify_is_refused_and_accepted_only_with_verification_off(lab, run_playbook, servers, case, fragment):
     server = servers[case]
     run = run_playbook([_info(lab, server)], capture=['info'])
     info = run.results['info']
