@@ -8,6 +8,7 @@ value, or None when the value is good, so modules can fail before any request.""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -80,7 +81,8 @@ def check_port(option, value):
 
 
 def check_positive(option, value, maximum=None):
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is no number
+    # math.isnan: NaN compares false with every bound, so it would pass the range test.
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
     if not number or value <= 0 or (maximum is not None and value > maximum):
         limit = ' and at most %s' % maximum if maximum is not None else ''
         return '%s must be more than 0%s: got %r' % (option, limit, value)
