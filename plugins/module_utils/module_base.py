@@ -111,8 +111,13 @@ def endpoint_lock(params):
     covered: the write check then fails the task when it sees their change.
     """
     key = hashlib.sha256(('%s:%s' % (params['host'], params['port'])).encode('utf-8')).hexdigest()[:16]
-    path = os.path.join(tempfile.gettempdir(), 'ipoffice-subscription-%s.lock' % key)
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    # One file per user: another user's lock file (mode 0600) could not be opened.
+    path = os.path.join(tempfile.gettempdir(), 'ipoffice-subscription-%d-%s.lock' % (os.geteuid(), key))
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise api.IPOfficeError('cannot open the lock file %s that keeps forks writing through %s:%s apart: %s; nothing was changed'
+                                % (path, params['host'], params['port'], exc.strerror))
     try:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
