@@ -176,3 +176,14 @@ def connection(lab, host, **extra):
     args = dict(host=host, username=API_USER, password=API_PASSWORD, ca_path=lab.ca_path, timeout=10)
     args.update(extra)
     return args
+
+
+def login_error(lab, user, password, host=SE_PRIMARY):
+    """None if the lab accepts the login and a read of the node at `host`, else the client's error message."""
+    from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
+    try:
+        with api.Client(host, user, password, ca_path=lab.ca_path, retries=0) as client:
+            client.get('System', node_address=host)
+    except api.IPOfficeError as exc:
+        return str(exc)
+    return None

@@ -37,7 +37,7 @@ import time
 
 import yaml
 
-from conftest import API_PASSWORD, API_USER, REPO, SE_PRIMARY
+from conftest import API_PASSWORD, API_USER, REPO, SE_PRIMARY, login_error
 from figures import record
 from linklab import report_system
 
@@ -167,17 +167,6 @@ def _saved(scanner, name):
     return json.loads((scanner.work / ('%s.json' % name)).read_text())
 
 
-def _login(lab, user, password, host=SE_PRIMARY, node=SE_PRIMARY):
-    """None if the lab accepts the login and a read, else the client's error message."""
-    from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-    try:
-        with api.Client(host, user, password, ca_path=lab.ca_path, retries=0) as client:
-            client.get('System', node_address=node)
-    except api.IPOfficeError as exc:
-        return str(exc)
-    return None
-
-
 def _prepare_playbook_user(lab, password, comadmin_password):
     """The test's API user on every Server Edition node (SE wants the same password on each), and COMAdmin
     disabled on the Primary so the prerequisites role must send its password. Through the client directly:
@@ -191,7 +180,7 @@ def _prepare_playbook_user(lab, password, comadmin_password):
         client.call('PUT', 'serviceusers', node_address=SE_PRIMARY, objects=[('ServiceUser', {
             '@GUID': comadmin['@GUID'], 'Name': 'COMAdmin', 'Password': comadmin_password, 'AccountStatus': 'Disabled',
             'RightsGroups': 'COM Admin Group'})])
-    assert _login(lab, TEST_USER, password) is None
+    assert login_error(lab, TEST_USER, password) is None
 
 
 def _comadmin(lab, name='se-primary'):
@@ -222,7 +211,7 @@ def test_playbooks_leak_no_password_and_no_key(fresh_lab, tmp_path):
     assert {r['user'] for r in fresh_lab.requests(start) if r['resource'] != 'authenticate' and r.get('user')} == {TEST_USER}
     assert _comadmin(fresh_lab)['AccountStatus'] == 'Enabled'
     # The new COMAdmin password was set: it passes the password check (COMAdmin has no API rights: 403, not 401).
-    assert 'Management API rights missing' in _login(fresh_lab, 'COMAdmin', passwords['comadmin'])
+    assert 'Management API rights missing' in login_error(fresh_lab, 'COMAdmin', passwords['comadmin'])
     readiness = json.loads((scanner.work / 'readiness' / 'readiness.json').read_text())
     # Ready means tls_check completed mutual TLS with the probe key (validate_client_key).
     assert report_system(readiness, 'se-primary')['verdict'] == 'ready'
@@ -301,6 +290,6 @@ def test_each_api_module_leaks_no_password_when_it_fails(fresh_lab, tmp_path):
     # Each configuration module reached its write; the user was created, its password changed (not by check mode).
     assert {r['resource'] for r in log if r.get('fault') == 'http_500_write'} == {'systems', 'iproutes'}
     assert [r['user'] for r in log if r['resource'] == 'authenticate' and r['http_status'] == 200].count(TEST_USER) >= 4
-    assert _login(fresh_lab, TEST_USER, passwords['api']) is None
-    assert 'rejected the user name or password' in _login(fresh_lab, TEST_USER, passwords['first'])
-    assert 'rejected the user name or password' in _login(fresh_lab, 'newuser', passwords['new-user'])
+    assert login_error(fresh_lab, TEST_USER, passwords['api']) is None
+    assert 'rejected the user name or password' in login_error(fresh_lab, TEST_USER, passwords['first'])
+    assert 'rejected the user name or password' in login_error(fresh_lab, 'newuser', passwords['new-user'])

@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from conftest import API_USER, SE_PRIMARY, SINGLE_APP_SERVER, connection
+from conftest import API_USER, SE_PRIMARY, SINGLE_APP_SERVER, connection, login_error
 
 # Passwords this file sets; each must never appear in any output or log.
 NEW_PW = 'Su-New-Passw0rd-7391'
@@ -28,7 +28,6 @@ RENDER_PW = 'Su-Render-Passw0rd-3375'
 ALL_PASSWORDS = (NEW_PW, NEXT_PW, COM_PW, CHECK_PW, REFUSED_PW, RENDER_PW)
 
 API_GROUP = 'Management API Group'
-SE_PRIMARY_LAN1 = '127.0.30.1'
 AUTOMATION = {'name': 'automation', 'password': NEW_PW, 'rights_groups': [API_GROUP]}
 LAB_USERS = ['COMAdmin', 'apiadmin', 'norights', 'readonly']
 MASK = '<write-only: given in the module options, never shown>'
@@ -55,17 +54,6 @@ def _stored_without_users(lab, name='ip500-single'):
 
 def _semantics(lab, semantics, name='ip500-single'):
     lab.control('POST', '/lab/systems/%s/semantics' % name, {'ServiceUser': semantics, 'System': semantics})
-
-
-def _login(lab, user, password, host=SE_PRIMARY):
-    """None if the lab accepts the login and a read, else the client's error message."""
-    from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-    try:
-        with api.Client(host, user, password, ca_path=lab.ca_path, retries=0) as client:
-            client.get('System', node_address=SE_PRIMARY_LAN1)
-    except api.IPOfficeError as exc:
-        return str(exc)
-    return None
 
 
 def _no_password_key(value):
@@ -102,7 +90,7 @@ def test_update_password_always_changes_each_time_and_sets_the_password(fresh_la
     _semantics(fresh_lab, semantics, 'se-primary')
     run = run_playbook([_users(fresh_lab, [AUTOMATION], host=SE_PRIMARY, register='create')], capture=['create'])
     assert not run.results['create'].get('failed'), run.results['create'].get('msg')
-    assert _login(fresh_lab, 'automation', NEW_PW) is None
+    assert login_error(fresh_lab, 'automation', NEW_PW) is None
     users_before = _stored_users(fresh_lab, 'se-primary')
     others_before = _stored_without_users(fresh_lab, 'se-primary')
     start = fresh_lab.last_seq()
@@ -119,8 +107,8 @@ def test_update_password_always_changes_each_time_and_sets_the_password(fresh_la
         assert _no_password_key([result['diff'], result['before'], result['after']])
     assert run.results['on_create']['changed'] is False and run.results['on_create']['operations'] == []
     assert len(_writes(fresh_lab, start)) == 2
-    assert _login(fresh_lab, 'automation', NEXT_PW) is None
-    assert 'rejected the user name or password' in _login(fresh_lab, 'automation', NEW_PW)
+    assert login_error(fresh_lab, 'automation', NEXT_PW) is None
+    assert 'rejected the user name or password' in login_error(fresh_lab, 'automation', NEW_PW)
     # Only the password changed (the stored view shows it as ***), nothing else on the node.
     assert _stored_users(fresh_lab, 'se-primary') == users_before
     assert _stored_without_users(fresh_lab, 'se-primary') == others_before
@@ -184,7 +172,7 @@ def test_comadmin_disable_and_enable_need_its_password(fresh_lab, run_playbook, 
     assert _stored_without_users(fresh_lab, 'se-primary') == others_before
     # COMAdmin has no API rights: with its new password the login passes the password check and is refused
     # for rights (403); with a wrong password it would be rejected (401).
-    assert 'Management API rights missing' in _login(fresh_lab, 'COMAdmin', COM_PW)
+    assert 'Management API rights missing' in login_error(fresh_lab, 'COMAdmin', COM_PW)
 
 
 def test_changing_an_existing_user_without_its_password_is_refused_before_any_write(fresh_lab, run_playbook):
