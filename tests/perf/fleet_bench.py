@@ -236,6 +236,8 @@ def run_playbook(args, name, playbook, inventory, env, systems, interval):
     since = last_seq()
     sampler = HeartbeatSampler(systems, interval, args.sample_seconds)
     sampler.start()
+    # A run takes minutes (an hour for 200 systems): say where to follow it.
+    print('  %-10s started %s  (follow: tail -f %s)' % (name, time.strftime('%H:%M:%S'), log_path), flush=True)
     started = time.monotonic()
     with open(log_path, 'w', encoding='utf-8') as log:
         proc = subprocess.run(['ansible-playbook', '-i', inventory, '-f', str(args.forks), playbook],
