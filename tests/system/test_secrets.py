@@ -39,7 +39,7 @@ import yaml
 
 from conftest import API_PASSWORD, API_USER, REPO, SE_PRIMARY, login_error
 from figures import record
-from linklab import report_system
+from linklab import client, report_system
 
 SE_NODES = ('127.0.30.1', '127.0.30.2', '127.0.30.3')
 TEST_USER = 'secretsapi'
@@ -171,13 +171,12 @@ def _prepare_playbook_user(lab, password, comadmin_password):
     """The test's API user on every Server Edition node (SE wants the same password on each), and COMAdmin
     disabled on the Primary so the prerequisites role must send its password. Through the client directly:
     service_user's own create and update runs are scanned in the module test."""
-    from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-    with api.Client(SE_PRIMARY, API_USER, API_PASSWORD, ca_path=lab.ca_path, retries=0) as client:
+    with client(lab, SE_PRIMARY) as admin:
         for node in SE_NODES:
-            client.call('POST', 'serviceusers', node_address=node, objects=[('ServiceUser', {
+            admin.call('POST', 'serviceusers', node_address=node, objects=[('ServiceUser', {
                 'Name': TEST_USER, 'Password': password, 'AccountStatus': 'Enabled', 'RightsGroups': API_GROUP})])
-        comadmin = [u for u in client.get('ServiceUser', node_address=SE_PRIMARY) if u['Name'] == 'COMAdmin'][0]
-        client.call('PUT', 'serviceusers', node_address=SE_PRIMARY, objects=[('ServiceUser', {
+        comadmin = [u for u in admin.get('ServiceUser', node_address=SE_PRIMARY) if u['Name'] == 'COMAdmin'][0]
+        admin.call('PUT', 'serviceusers', node_address=SE_PRIMARY, objects=[('ServiceUser', {
             '@GUID': comadmin['@GUID'], 'Name': 'COMAdmin', 'Password': comadmin_password, 'AccountStatus': 'Disabled',
             'RightsGroups': 'COM Admin Group'})])
     assert login_error(lab, TEST_USER, password) is None
