@@ -225,6 +225,47 @@ def print_links(control_url):
         print('  %-16s %-26s %-14s %-5s %s' % (row['name'], row['type'], row.get('state'), row.get('port') or '', detail))
 
 
+def _panel_value(step):
+    """A manual step of the readiness report as the front panel takes it (ipo_lab/panel.py)."""
+    value = step['value']
+    if step['setting'] == 'default_route':
+        return {'gateway': value['Gateway IP Address'], 'destination': value.get('Destination', 'LAN1')}
+    if step['setting'] == 'comadmin':
+        return {'account_status': value.get('Account Status', 'Enabled')}
+    return value
+
+
+def panel(args):
+    """Do what the readiness report lists as manual steps, as a person in Web Manager would, then reboot."""
+    state = os.path.abspath(args.state)
+    with open(os.path.join(state, 'lab.json'), encoding='utf-8') as handle:
+        control_url = json.load(handle)['control_url']
+    with open(args.from_report, encoding='utf-8') as handle:
+        report = json.load(handle)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def post(path, body):
+        request = urllib.request.Request(control_url + path, data=json.dumps(body).encode('utf-8'), method='POST',
+                                         headers={'Content-Type': 'application/json'})
+        with opener.open(request, timeout=10) as response:
+            return json.load(response)
+
+    done = 0
+    for system in report.get('systems', []):
+        steps = [step for step in system.get('manual_steps') or [] if step.get('status') == 'open' and step['setting'] != 'backup_dns_server']
+        if not steps:
+            continue
+        values = dict((step['setting'], _panel_value(step)) for step in steps)
+        print('front panel of %s: %s' % (system['system'], ', '.join(sorted(values))))
+        outcome = post('systems/%s/panel' % system['system'], values)
+        done += len(steps)
+        if outcome.get('reboot_pending'):
+            print('rebooting %s for the settings that need it' % system['system'])
+            post('systems/%s/reboot' % system['system'], {})
+    print('%d manual step%s entered' % (done, '' if done == 1 else 's'))
+    return 0
+
+
 def run(args):
     from ipo_lab import server
     return server.main(os.path.abspath(args.state), os.path.abspath(args.topology), args.fresh)
@@ -234,7 +275,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description='IP Office Management API lab')
     commands = parser.add_subparsers(dest='command', required=True)
     for name, helptext in (('start', 'start in the background and wait until ready'), ('stop', 'stop the background lab'),
-                           ('status', 'say whether the lab runs'), ('run', 'run in the foreground')):
+                           ('status', 'say whether the lab runs'), ('run', 'run in the foreground'),
+                           ('panel', "enter a readiness report's open manual steps on the lab's front panel, and reboot")):
         command = commands.add_parser(name, help=helptext)
         command.add_argument('--state', default=DEFAULT_STATE, help='state folder (default: tests/output/lab)')
         if name == 'status':
@@ -244,8 +286,10 @@ def main(argv=None):
             command.add_argument('--fresh', action='store_true', help='discard stored system state')
         if name == 'start':
             command.add_argument('--timeout', type=float, default=20.0, help='seconds to wait for readiness (default 20)')
+        if name == 'panel':
+            command.add_argument('--from-report', required=True, help='readiness.json whose open manual steps to enter')
     args = parser.parse_args(argv)
-    return {'start': start, 'stop': stop, 'status': status, 'run': run}[args.command](args)
+    return {'start': start, 'stop': stop, 'status': status, 'run': run, 'panel': panel}[args.command](args)
 
 
 if __name__ == '__main__':

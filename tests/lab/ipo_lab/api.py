@@ -119,7 +119,8 @@ class Call:
             self.entry['resource'] = 'authenticate'
             return self.authenticate()
         resource = path[len(ADMIN_PREFIX):] if path.startswith(ADMIN_PREFIX) else None
-        if resource not in RESOURCE_METHODS:
+        self.entry['resource'] = resource
+        if resource not in RESOURCE_METHODS or not self.served_here(resource):
             raise self.sma('404:NotFound', 'No such resource', 404, cause_data=path)
         self.entry['resource'] = resource
         methods = RESOURCE_METHODS[resource]
@@ -139,15 +140,24 @@ class Call:
             response = self.reply(answer.body, answer.http_status, answer.headers)
         return await self.after_write(response)
 
+    def served_here(self, resource):
+        """Whether any system behind this listener runs a release whose API has the resource."""
+        if resource == PROVISION:
+            return True
+        return any(node.release.serves(resource) for node in self.lab.nodes(self.listener)) or not self.lab.nodes(self.listener)
+
     async def resource(self, resource):
         session = self.session()
         if resource == PROVISION:
             return await self.provision()
         entity = ENTITIES[resource]
-        nodes = self.targets()
+        nodes = [node for node in self.targets() if node.release.serves(resource)]
+        if not nodes:
+            # The node named by ?ipaddress= runs a release without this resource.
+            raise self.sma('404:NotFound', 'No such resource', 404, cause_data=self.request.path)
         self.check_nodes(session, nodes)
         if self.method == 'GET':
-            return self.reply(envelope.records([model.render(entity, obj) for node in nodes for obj in node.objects(entity.name)]))
+            return self.reply(envelope.records([render(entity, node, obj) for node in nodes for obj in node.objects(entity.name)]))
         if self.method == 'DELETE':
             return self.delete(entity, nodes[0])
         return self.write(entity, nodes[0], await self.body_items())
@@ -229,7 +239,12 @@ class Call:
             raise self.sma('403:AccountDisabled', 'Account disabled', 403, cause_data=name)
         if RIGHT_READ not in database.rights(user):
             raise self.sma('403:Forbidden', 'Management API rights missing', 403, cause_data=name)
-        session = self.lab.sessions.create(self.address, name, password)
+        account = (database.key, name)
+        if self.lab.sessions.open_count(account) >= self.lab.max_sessions_per_user:
+            self.entry['open_sessions'] = self.lab.sessions.open_count(account)
+            raise self.sma('403:SessionLimit', 'Limit of concurrent sessions per user exceeded', 403, cause_data=name)
+        session = self.lab.sessions.create(self.address, name, password, account)
+        self.entry['open_sessions'] = self.lab.sessions.open_count(account)
         response = self.reply(envelope.response('1', {'ws_object': ''}))
         response.headers.add('Set-Cookie', COOKIE % ('JSESSIONID', session.sid))
         response.headers.add('Set-Cookie', COOKIE % ('SDK-Token', session.token))
@@ -355,6 +370,8 @@ class Call:
         body = dict(body)
         guid = body.pop('@GUID', None)
         if self.method == 'PUT':
+            if not guid and entity.name == 'System' and node.release.put_without_guid:
+                guid = working[0]['@GUID']  # the guide's PBXLicense example updates the targeted system without one
             if not guid:
                 result.errors.append(error_item(ERR_GUID_MISSING, 'GUID missing in body', '', node.address))
                 return result
@@ -362,7 +379,14 @@ class Call:
             if index is None:
                 result.errors.append(error_item(ERR_NOT_FOUND, 'Object not found', guid, node.address))
                 return result
-            new = model.apply(entity.fields, working[index], body, node.semantics[entity.name], result)
+            if entity.name == 'System':
+                # The release's view: fields it does not show are neither accepted nor touched.
+                release = node.release
+                new = model.apply(release.system_view(entity.fields), release.visible(working[index]), body,
+                                  node.semantics[entity.name], result)
+                new.update(release.hidden(working[index]))
+            else:
+                new = model.apply(entity.fields, working[index], body, node.semantics[entity.name], result)
         else:
             # POST creates: a GUID in the body is ignored, absent fields take their empty (or creation) default.
             index = None
@@ -439,6 +463,13 @@ class Call:
             self.lab.save(node)
         self.entry['applied'] = True
         return self.reply(envelope.written([{'ProvisionIPAddress': {'IPAddress': node.address}} for node in chosen], False))
+
+
+def render(entity, node, obj):
+    """One stored object as the node's release shows it."""
+    if entity.name == 'System':
+        return model.render_view(entity, node.release.system_view(entity.fields), node.release.visible(obj))
+    return model.render(entity, obj)
 
 
 def created(entity, obj):

@@ -10,6 +10,7 @@ import json
 
 from aiohttp import web
 
+from . import panel
 from .api import LAB_KEY
 from .lab import ROLE_SE_NODE
 from .topology import TopologyError, check_quirks, check_semantics
@@ -164,6 +165,33 @@ async def semantics(request):
     return answer({'ok': True, 'semantics': state.semantics})
 
 
+async def front_panel(request):
+    """A person changes settings in Web Manager: {setting: value}; see panel.py for the settings."""
+    lab = request.app[LAB_KEY]
+    state = system_state(lab, request.match_info['name'])
+    values = await body(request)
+    try:
+        outcome = panel.apply(state, values)
+    except panel.PanelError as exc:
+        raise BadRequest('%s: %s' % (state.name, exc))
+    lab.save(state)
+    lab.log.add({'system': state.name, 'systems': [state.name], 'method': 'PANEL', 'panel': sorted(values),
+                 'changed': bool(outcome['changed']), 'applied': True, 'write': False})
+    return answer(dict(outcome, ok=True))
+
+
+async def reboot(request):
+    """Reboot a system (as Web Manager's reboot does): settings waiting for one take effect."""
+    lab = request.app[LAB_KEY]
+    state = system_state(lab, request.match_info['name'])
+    was_pending = state.reboot_pending
+    state.reboot_pending = False
+    lab.save(state)
+    lab.log.add({'system': state.name, 'systems': [state.name], 'method': 'REBOOT', 'applied': True, 'write': False,
+                 'changed': was_pending})
+    return answer({'ok': True, 'was_pending': was_pending})
+
+
 async def listeners(request):
     lab = request.app[LAB_KEY]
     return answer([listener.describe(lab) for listener in lab.listeners.values()])
@@ -242,7 +270,8 @@ async def settings(request):
     data = await body(request)
     changes = {}
     link_keys = tuple(('link_' + key, float) for key in ('heartbeat_seconds', 'retry_seconds', 'connect_timeout'))
-    for key, kind in (('session_idle_timeout', float), ('lockout_threshold', int), ('lockout_seconds', float)) + link_keys:
+    for key, kind in (('session_idle_timeout', float), ('lockout_threshold', int), ('lockout_seconds', float),
+                      ('lockout_window', float), ('max_sessions_per_user', int)) + link_keys:
         if key in data:
             try:
                 changes[key] = kind(data[key])
@@ -260,6 +289,10 @@ async def settings(request):
         lab.lockouts.threshold = max(1, changes['lockout_threshold'])
     if 'lockout_seconds' in changes:
         lab.lockouts.seconds = changes['lockout_seconds']
+    if 'lockout_window' in changes:
+        lab.lockouts.window = changes['lockout_window']
+    if 'max_sessions_per_user' in changes:
+        lab.max_sessions_per_user = max(1, changes['max_sessions_per_user'])
     for key, value in changes.items():
         if key.startswith('link_'):
             setattr(lab.spec.world.link, key[len('link_'):], value)
@@ -280,6 +313,8 @@ def make_app(lab):
     app.router.add_get('/lab/systems/{name}', system)
     app.router.add_post('/lab/systems/{name}/semantics', semantics)
     app.router.add_post('/lab/systems/{name}/faults', system_faults)
+    app.router.add_post('/lab/systems/{name}/panel', front_panel)
+    app.router.add_post('/lab/systems/{name}/reboot', reboot)
     app.router.add_get('/lab/listeners', listeners)
     app.router.add_post('/lab/listeners/{address}/faults', faults)
     app.router.add_post('/lab/reset', reset)

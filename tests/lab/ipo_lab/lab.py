@@ -96,7 +96,8 @@ class Lab:
         self.world = None   # World: DNS, SNTP, COM, shaper; made by attach_world() in the server
         self.link_defaults = None
         self.sessions = Sessions(spec.session_idle_timeout)
-        self.lockouts = Lockouts(spec.lockout_threshold, spec.lockout_seconds)
+        self.lockouts = Lockouts(spec.lockout_threshold, spec.lockout_seconds, spec.lockout_window)
+        self.max_sessions_per_user = spec.max_sessions_per_user
         self.log = RequestLog(os.path.join(state_dir, 'requests.jsonl'))
 
     @staticmethod
@@ -157,6 +158,8 @@ class Lab:
             'session_idle_timeout': self.sessions.idle_timeout,
             'lockout_threshold': self.lockouts.threshold,
             'lockout_seconds': self.lockouts.seconds,
+            'lockout_window': self.lockouts.window,
+            'max_sessions_per_user': self.max_sessions_per_user,
         }
         for key, value in vars(self.spec.world.link).items():
             data['link_' + key] = value
@@ -178,6 +181,8 @@ class Lab:
         self.lockouts.clear()
         self.lockouts.threshold = self.spec.lockout_threshold
         self.lockouts.seconds = self.spec.lockout_seconds
+        self.lockouts.window = self.spec.lockout_window
+        self.max_sessions_per_user = self.spec.max_sessions_per_user
         self.log.clear()
         if self.link_defaults is not None:
             for key, value in self.link_defaults.items():

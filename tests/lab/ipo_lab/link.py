@@ -131,9 +131,21 @@ def prerequisites(state):
         'dns_servers': tuple(dns_servers),
         'time_server': times['TimeServerAddress'],
         'customer_id': subscription['CustomerID'],
-        'server_address': subscription['ServerAddress'].strip(),
+        'server_address': server_host(subscription['ServerAddress']),
     }
     return settings, missing
+
+
+def server_host(value):
+    """The host name of the License Server setting, entered as a bare name or in the guide's URL form
+    (https://host, optionally with a port)."""
+    text = value.strip()
+    if '://' in text:
+        text = text.split('://', 1)[1]
+    text = text.split('/', 1)[0]
+    if text.count(':') == 1:
+        text = text.split(':', 1)[0]
+    return text
 
 
 MISSING_TEXT = {

@@ -68,6 +68,15 @@ def section(children, **kwargs):
     return Field(SECTION, children=children, **kwargs)
 
 
+DHCP_POOL_FIELDS = {
+    '@id': s(readonly=True),
+    'DHCPStartAddress': s(),
+    'DHCPSubnetMask': s(),
+    'DHCPDefaultRouter': s(),
+    'DHCPPoolSize': n(),
+}
+
+# The guide's LAN (section 4.2), every field of its sample.
 LAN_FIELDS = {
     '@id': s(readonly=True),
     'IPAddress': s(),
@@ -82,6 +91,9 @@ LAN_FIELDS = {
         'ConnectivityType': n(),
         'RefreshTime': n(),
         'PublicIPAddress': s(),
+        'PublicPortUdp': n(),
+        'PublicPortTcp': n(),
+        'PublicPortTls': n(),
         'STUNPort': n(),
         'RunOnFailure': n(),
         'IsBehindFirewall': b(),
@@ -90,16 +102,58 @@ LAN_FIELDS = {
         'H323GatekeeperEnable': b(),
         'H323RemoteExtnEnable': b(),
         'H323RemoteExtnCallSignalPort': n(),
+        'H323SignalingOverTLS': n(),
         'SipTrunksEnable': b(),
         'SipRegistrarEnable': b(),
+        'SipRemoteExtnEnable': b(),
         'DomainName': s(),
+        'SipUdpEnable': b(),
         'UdpPort': n(),
+        'RemoteUdpPort': n(),
+        'SipTcpEnable': b(),
         'TcpPort': n(),
+        'RemoteTcpPort': n(),
+        'SipTlsEnable': b(),
         'TlsPort': n(),
+        'RemoteTlsPort': n(),
+        'ChallengeExpiryTime': n(),
         'RtpPortMin': n(),
         'RtpPortMax': n(),
+        'RtpPortMinNat': n(),
+        'RtpPortMaxNat': n(),
+        'RtcpMonitorEnable': b(),
+        'RTCPCollectorIpAddess': s(),
+        'AutoCreateExtn': b(),
+        'AutoCreateUser': b(),
+        'RemoteCallSignallingPort': n(),
+        'DHCPPrimarySSON': n(),
+        'DHCPSecondarySSON': n(),
+        'DHCPVlan': n(),
+        'DHCPVlanSSON': n(),
+        'DHCPVlanIDs': s(),
+        'SIPRegistrarFQDN': s(),
+        'SipRegistrarAutoCreateExtnOrUser': b(),
     }),
+    'LanDHCPPools': section({
+        'ApplyToAvayaIPPhonesOnly': b(),
+        'DHCPPools': section({'DHCPPool': Field(KEYED, key='@id', children=DHCP_POOL_FIELDS)}),
+    }),
+    'Scope': n(),
+    'InitialKeeplives': n(),
+    'PeriodicTimeout': n(),
+    'DiffServSettings': section({'DSCP': n(), 'VideoDSCP': n(), 'DSCPMask': n(), 'SigDSCP': n()}),
+    'FirewallProfile': s(),
 }
+
+# The guide's reserved-licence counters (PBXLicense.ReservedLicenses).
+RESERVED_LICENSES = (
+    'VMProRecordingsAdmins', 'WaveUsers', 'VMProTtsPro', 'VMProTtsWindows', 'VMProTts3rdParty', 'CtiLinkPro',
+    'EmbeddedVMPorts', 'VMProPorts', 'SipSessions', 'ACCS', 'BranchSystem', 'SMTrunks', 'UMSWebServices',
+    'MacSoftphones', 'ThirdPartyRecorder', 'ServerEdition', 'AvayaIPEndpoints', 'ThirdPartyIPEndpoints',
+    'Receptionist', 'BasicUser', 'OfficeWorker', 'Teleworker', 'MobileUser', 'PowerUser', 'AvayaSoftphone',
+    'WebCollaboration', 'UniversalPRIAdditionalchannels', 'IPSecTunneling', 'CentralizedEndpoints',
+    'EssentialEdition', 'PreferredEdition',
+)
 
 SYSTEM_FIELDS = {
     'Name': s(),
@@ -123,18 +177,20 @@ SYSTEM_FIELDS = {
         'LicenseServerID': s(),
         'LicenseMode': n(),
         'LicenseGracePeriod': n(),
-        'ReservedLicenses': section({
-            'BasicUser': n(), 'OfficeWorker': n(), 'Teleworker': n(), 'MobileUser': n(), 'PowerUser': n(),
-            'SipSessions': n(), 'AvayaIPEndpoints': n(), 'ThirdPartyIPEndpoints': n(), 'Receptionist': n(),
-        }),
+        'ReservedLicenses': section(dict((name, n()) for name in RESERVED_LICENSES)),
         'LicensedVersion': s(),
         'PLDSHostId': n(),
         'PLDSFileStatus': n(),
         'SelectLicensingStatus': n(),
+        'GraceDongleSerialNumber': s(),
+        'DongleSerialGraceDays': n(),
+        'GracePLDSHostId': s(),
+        'LicensingBasicUser': n(),
     }),
     'DNS': section({'DNSServerIPAddress': s(), 'BackupDNSServerIPAddress': s(), 'DNSDomain': s()}, reboot=True),
     'TimeSettings': section({'TimeSettingConfigSource': s(), 'TimeServerAddress': s(), 'TimeZone': s(), 'LocalTimeOffset': n()}),
-    'Subscription': section({'CustomerID': s(), 'ServerAddress': s()}),
+    # Web Manager's System Settings > Subscription: System ID (read-only), Customer ID, Customer Name, License Server.
+    'Subscription': section({'SystemID': s(readonly=True), 'CustomerID': s(), 'CustomerName': s(), 'ServerAddress': s()}),
 }
 
 IPROUTE_FIELDS = {'IPAddress': s(), 'IPMask': s(), 'GatewayIPAddress': s(), 'Destination': s(), 'Metric': n()}
@@ -250,7 +306,9 @@ def wire(field, value, quoted):
 
 
 def render_fields(fields, obj, quoted):
-    """Typed object -> JSON as the device sends it (one repeated child as an object, several as an array)."""
+    """Typed object -> JSON as the device sends it (one repeated child as an object, several as an array).
+
+    Fields the lab's model does not know (a system's vendor fields) are served as stored."""
     out = {}
     for name, field in fields.items():
         value = obj.get(name, empty(field))
@@ -264,13 +322,21 @@ def render_fields(fields, obj, quoted):
             out[name] = '' if not items else items[0] if len(items) == 1 else items
         else:
             out[name] = wire(field, value, quoted)
+    for name, value in obj.items():
+        if name not in fields and name != '@GUID':
+            out[name] = copy.deepcopy(value)
     return out
 
 
 def render(entity, obj):
     """One stored object -> its ws_object entry {"<Entity>": {...}}."""
+    return render_view(entity, entity.fields, obj)
+
+
+def render_view(entity, fields, obj):
+    """render() with the fields a release shows."""
     body = {'@GUID': obj['@GUID']}
-    body.update(render_fields(entity.fields, obj, entity.quoted))
+    body.update(render_fields(fields, obj, entity.quoted))
     return {entity.name: body}
 
 
@@ -335,6 +401,19 @@ class Write:
         self.errors.append(field_error(path, message, self.location))
 
 
+def vendor_empty(value):
+    """What a replace leaves in a vendor field it was not sent: the empty value of the stored type."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return 0
+    if isinstance(value, dict):
+        return dict((key, vendor_empty(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return []
+    return ''
+
+
 def apply(fields, current, body, mode, write, path='', reboot=False):
     """Apply a request body to a stored object under merge or replace semantics.
 
@@ -343,12 +422,17 @@ def apply(fields, current, body, mode, write, path='', reboot=False):
     value; write-only fields (passwords) absent from the body are kept, but a
     write-only field sent as "" is set to "" (the trap a client must avoid).
     Read-only fields keep their value; sending a different value is an error.
+    Vendor fields (stored on the object but unknown to the lab's model, as a
+    real release carries fields nobody here modelled) follow the same rule:
+    set when sent, kept by a merge, emptied by a replace that leaves them out.
+    A field the object does not have at all is refused.
     """
     if not isinstance(body, dict):
         write.fail(path or '.', 'expected an object')
         return copy.deepcopy(current)
+    vendor = [name for name in current if name not in fields and name != '@GUID']
     for name in body:
-        if name not in fields:
+        if name not in fields and name not in vendor:
             write.fail(join(path, name), 'unknown field')
     result = {}
     for name, field in fields.items():
@@ -377,7 +461,45 @@ def apply(fields, current, body, mode, write, path='', reboot=False):
             note_change(write, old, result[name], needs_reboot)
         else:
             result[name] = old
+    for name in vendor:
+        old = current[name]
+        if name in body:
+            new = apply_vendor(old, body[name], write, join(path, name))
+        elif mode == 'replace':
+            new = vendor_empty(old)
+        else:
+            new = copy.deepcopy(old)
+        note_change(write, old, new, reboot)
+        result[name] = new
     return result
+
+
+def apply_vendor(old, value, write, path):
+    """A vendor field takes the value sent in the shape it has (an element stays an element)."""
+    if isinstance(old, dict):
+        if value == '':
+            value = {}
+        if not isinstance(value, dict):
+            write.fail(path, 'expected an element')
+            return copy.deepcopy(old)
+        unknown = sorted(set(value) - set(old))
+        if unknown:
+            write.fail(join(path, unknown[0]), 'unknown field')
+            return copy.deepcopy(old)
+        merged = copy.deepcopy(old)
+        merged.update(dict((key, apply_vendor(old[key], item, write, join(path, key))) for key, item in value.items()))
+        return merged
+    if isinstance(value, (dict, list)):
+        write.fail(path, 'expected a value')
+        return old
+    if isinstance(old, bool) or isinstance(old, (int, float)):
+        kind = BOOL if isinstance(old, bool) else INT
+        ok, typed = coerce(Field(kind), value)
+        if not ok:
+            write.fail(path, 'value is not a valid %s' % ('boolean' if kind == BOOL else 'integer'))
+            return old
+        return typed
+    return '' if value is None else str(value)
 
 
 def apply_scalar(field, old, value, write, path, reboot):
@@ -405,8 +527,11 @@ def apply_keyed(field, old_items, value, mode, write, path, reboot):
     for item in items:
         key = item.get(field.key) if isinstance(item, dict) else None
         here = '%s[%s]' % (path, key)
-        if key not in field.keys:
+        if field.keys is not None and key not in field.keys:
             write.fail(here, '%s must be one of %s' % (field.key, ', '.join(field.keys)))
+            continue
+        if field.keys is None and (key is None or str(key).strip() == ''):
+            write.fail(here, '%s is required' % field.key)
             continue
         base = by_key.get(key)
         if base is None:
@@ -415,7 +540,8 @@ def apply_keyed(field, old_items, value, mode, write, path, reboot):
             note_change(write, None, key, reboot)
         new = apply(field.children, base, item, mode, write, here, reboot)
         result = [entry for entry in result if entry.get(field.key) != key] + [new]
-    result.sort(key=lambda entry: field.keys.index(entry[field.key]) if entry.get(field.key) in field.keys else 99)
+    if field.keys is not None:
+        result.sort(key=lambda entry: field.keys.index(entry[field.key]) if entry.get(field.key) in field.keys else 99)
     if mode == 'replace':
         note_change(write, [entry.get(field.key) for entry in old_items], [entry.get(field.key) for entry in result], reboot)
     return result

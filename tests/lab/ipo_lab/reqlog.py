@@ -10,7 +10,7 @@ import datetime
 import json
 
 FIELDS = ('seq', 'time', 'listener', 'system', 'systems', 'method', 'path', 'resource', 'query', 'entities', 'user',
-          'http_status', 'app_status', 'write', 'applied', 'changed', 'fault')
+          'http_status', 'app_status', 'write', 'applied', 'changed', 'fault', 'open_sessions', 'panel')
 
 
 class RequestLog:

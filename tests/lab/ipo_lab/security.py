@@ -68,12 +68,14 @@ class SecurityDB:
 
 
 class Session:
-    __slots__ = ('sid', 'token', 'listener', 'user', 'password', 'last_used', 'expired')
+    __slots__ = ('sid', 'token', 'listener', 'account', 'user', 'password', 'last_used', 'expired')
 
-    def __init__(self, listener, user, password):
+    def __init__(self, listener, user, password, account=None):
         self.sid = secrets.token_hex(16).upper()
         self.token = secrets.token_hex(16).upper()
         self.listener = listener
+        # (security database, user): the account whose concurrent sessions are limited.
+        self.account = account or (listener, user)
         self.user = user
         self.password = password
         self.last_used = time.monotonic()
@@ -90,11 +92,17 @@ class Sessions:
         self.idle_timeout = idle_timeout
         self.by_sid = {}
 
-    def create(self, listener, user, password):
+    def create(self, listener, user, password, account=None):
         self._purge()
-        session = Session(listener, user, password)
+        session = Session(listener, user, password, account)
         self.by_sid[session.sid] = session
         return session
+
+    def open_count(self, account):
+        """Sessions of one account that are still open: neither logged out nor idle past the timeout."""
+        now = time.monotonic()
+        return sum(1 for session in self.by_sid.values()
+                   if session.account == account and not session.expired and now - session.last_used <= self.idle_timeout)
 
     def lookup(self, listener, sid, token):
         """Returns (state, session): state is ok, missing, unknown or expired."""
@@ -133,11 +141,17 @@ class Sessions:
 
 
 class Lockouts:
-    """Consecutive wrong passwords per (database, user); at the threshold the account locks for a while."""
+    """Failed logins per (database, user): threshold failures within window seconds lock the account for seconds.
 
-    def __init__(self, threshold, seconds):
+    IP Office's default (Web Manager R12.3 security settings): 3 failures within
+    10 minutes block the account for 1 minute. A successful login does not
+    wipe the failures counted in the window.
+    """
+
+    def __init__(self, threshold, seconds, window=600.0):
         self.threshold = threshold
         self.seconds = seconds
+        self.window = window
         self.failures = {}
         self.until = {}
 
@@ -154,14 +168,17 @@ class Lockouts:
 
     def failure(self, database, user):
         key = (database, user)
-        self.failures[key] = self.failures.get(key, 0) + 1
-        if self.failures[key] >= self.threshold:
-            self.until[key] = time.monotonic() + self.seconds
+        now = time.monotonic()
+        recent = [moment for moment in self.failures.get(key, []) if now - moment <= self.window] + [now]
+        self.failures[key] = recent
+        if len(recent) >= self.threshold:
+            self.until[key] = now + self.seconds
+            self.failures[key] = []
             return True
         return False
 
     def success(self, database, user):
-        self.failures.pop((database, user), None)
+        """Failures stay counted within the window: the device's rule counts failures, not a streak."""
 
     def unlock(self, database=None, user=None):
         keys = [key for key in set(self.until) | set(self.failures)

@@ -9,6 +9,7 @@ crash never leaves half a file and a restart keeps what the tests configured.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import ipaddress
 import json
@@ -16,7 +17,7 @@ import logging
 import os
 import tempfile
 
-from . import model
+from . import model, releases
 from .security import SecurityDB, hash_password
 from .topology import IP500, WRITABLE_ENTITIES, TopologyError, guid_for
 
@@ -95,7 +96,17 @@ def default_system(spec):
         'PLDSHostId': int(spec.guid[:10], 16), 'SelectLicensingStatus': -1,
     })
     obj['TimeSettings']['TimeSettingConfigSource'] = 'None'
+    obj['Subscription']['SystemID'] = system_id(spec)
+    # Fields no model knows, as every real release carries some: served and kept like the rest.
+    obj.update(copy.deepcopy(spec.vendor_fields or {}))
     return obj
+
+
+def system_id(spec):
+    """Web Manager's read-only System ID: an IP500 V2's SD-card serial with 11 in front, else a hardware-derived value."""
+    if spec.system_type == IP500:
+        return '11%010d' % (int(spec.guid[:12], 16) % 10 ** 10)
+    return spec.guid[:12]
 
 
 def default_routes(spec):
@@ -135,6 +146,7 @@ class SystemState:
         self.registered = spec.registered
         self.reboot_pending = False
         self.semantics = {}
+        self.release = releases.release(spec.api_profile)
         self.link = None    # the LinkAgent, attached by the Lab
         self.reset()
 
@@ -244,5 +256,6 @@ class SystemState:
             'registered': self.registered,
             'reboot_pending': self.reboot_pending,
             'semantics': dict(self.semantics),
+            'api_profile': self.release.name,
             'config': config,
         }

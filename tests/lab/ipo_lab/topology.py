@@ -16,6 +16,8 @@ import re
 
 import yaml
 
+from . import releases
+
 APP_SERVER = 'application-server'
 SERVER_EDITION = 'server-edition'
 
@@ -39,6 +41,9 @@ DEFAULT_QUIRKS = {'session_timeout_http': 200, 'logout': '405', 'cert': 'lab', '
 SEMANTICS = ('merge', 'replace')
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
 WRITABLE_ENTITIES = ('System', 'IPRoute', 'ServiceUser', 'RightsGroup')
+# Names the lab's System model already uses at the top level: not available as vendor fields.
+VENDOR_RESERVED = ('Name', 'Password', 'SystemType', 'MajorVersion', 'MinorVersion', 'BuildVersion', 'Configuration',
+                   'Telephony', 'Voicemail', 'LANS', 'PBXLicense', 'DNS', 'TimeSettings', 'Subscription')
 ACCOUNT_STATUSES = ('Enabled', 'Disabled', 'Locked')
 
 
@@ -86,6 +91,8 @@ class SystemSpec:
     routes: list = None
     licenses: list = None
     listen: str = None
+    api_profile: str = 'model'
+    vendor_fields: dict = None
 
     @property
     def lan1(self):
@@ -113,6 +120,8 @@ class LabSpec:
     lockout_seconds: float
     deployments: list
     world: object = None
+    lockout_window: float = 600.0
+    max_sessions_per_user: int = 5
 
     def systems(self):
         return [system for deployment in self.deployments for system in deployment.systems]
@@ -219,6 +228,23 @@ def check_semantics(value, where):
     return dict(value)
 
 
+def check_vendor_fields(value, where):
+    """Vendor fields: names and values (text, numbers, booleans, or elements of those) a System carries that no model knows."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TopologyError('%s: expected a mapping of field names to values' % where)
+    for name, item in value.items():
+        here = '%s.%s' % (where, name)
+        if not isinstance(name, str) or not NAME_RE.match(name) or name in VENDOR_RESERVED:
+            raise TopologyError('%s: %r cannot be a vendor field name' % (where, name))
+        if isinstance(item, dict):
+            check_vendor_fields(item, here)
+        elif not isinstance(item, (str, int, float, bool)):
+            raise TopologyError('%s: expected text, a number, a boolean or a mapping' % here)
+    return dict(value)
+
+
 def check_quirks(value, where):
     """Check listener switches; used for the topology and for the control API."""
     if not isinstance(value, dict):
@@ -264,6 +290,11 @@ def _system(item, deployment, kind, defaults, where):
         raise TopologyError('%s.guid: must be 32 upper-case hex digits' % where)
     semantics = dict(defaults['semantics'])
     semantics.update(check_semantics(item.get('semantics'), where + '.semantics'))
+    api_profile = str(item.get('api_profile', 'model'))
+    if api_profile not in releases.NAMES:
+        raise TopologyError('%s.api_profile: %r is not one of %s' % (where, api_profile, ', '.join(releases.NAMES)))
+    vendor_fields = dict(defaults['vendor_fields'])
+    vendor_fields.update(check_vendor_fields(item.get('vendor_fields'), where + '.vendor_fields'))
     return SystemSpec(
         name=name,
         system_type=system_type,
@@ -278,6 +309,8 @@ def _system(item, deployment, kind, defaults, where):
         routes=routes,
         licenses=licenses,
         listen=lans[0].address if kind == SERVER_EDITION else None,
+        api_profile=api_profile,
+        vendor_fields=vendor_fields,
     )
 
 
@@ -309,7 +342,8 @@ def parse(data):
     lab = data.get('lab') or {}
     groups = _groups(_need(data, 'rights_groups', 'topology'), 'rights_groups')
     users = _users(_need(data, 'service_users', 'topology'), groups, 'service_users')
-    defaults = {'groups': groups, 'users': users, 'semantics': check_semantics(lab.get('semantics'), 'lab.semantics')}
+    defaults = {'groups': groups, 'users': users, 'semantics': check_semantics(lab.get('semantics'), 'lab.semantics'),
+                'vendor_fields': check_vendor_fields(lab.get('vendor_fields'), 'lab.vendor_fields')}
     raw = _need(data, 'deployments', 'topology', list)
     deployments = [_deployment(item, defaults, 'deployments[%d]' % index) for index, item in enumerate(raw)]
     spec = LabSpec(
@@ -318,9 +352,13 @@ def parse(data):
         control_port=int(lab.get('control_port', 7099)),
         session_idle_timeout=float(lab.get('session_idle_timeout', 600)),
         lockout_threshold=int(lab.get('lockout_threshold', 3)),
-        lockout_seconds=float(lab.get('lockout_seconds', 300)),
+        lockout_seconds=float(lab.get('lockout_seconds', 60)),
+        lockout_window=float(lab.get('lockout_window', 600)),
+        max_sessions_per_user=int(lab.get('max_sessions_per_user', 5)),
         deployments=deployments,
     )
+    if spec.max_sessions_per_user < 1:
+        raise TopologyError('lab.max_sessions_per_user: must be 1 or more')
     # Imported here: world.py uses this module's helpers.
     from . import world
     spec.world = world.parse(data.get('world'))
