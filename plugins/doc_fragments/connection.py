@@ -71,6 +71,25 @@ options:
       - If not set, the value of the E(IPOFFICE_NODE_ADDRESS) environment variable is used; without it, reads cover the
         whole solution and writes go to the Primary.
     type: str
+  api_profile:
+    description:
+      - Where this IP Office release keeps each subscription setting (the default route, DNS, time, customer ID,
+        licence server, COMAdmin), or that a person must enter it in Web Manager. Avaya's Management API guide
+        documents none of them; see the collection's C(docs/real-systems.md).
+      - V(auto) reads the node and uses the collection's model resources and fields that it actually serves; every other
+        setting becomes a manual step (returned in C(manual_steps)) with the Web Manager path, label and value. It never writes a
+        field it has not first seen the node return.
+      - V(model) uses the model resources and fields (what the bundled lab serves); a field the node does not return
+        fails the task before any write.
+      - V(documented) uses only what Avaya documents, so every setting is a manual step.
+      - V(pbxlicense) is V(documented) with the customer ID and licence server written to the guide's C(PBXLicense)
+        fields. That mapping is an inference from the guide's one example; on a system licensed another way those
+        fields mean something else, so it is never chosen by V(auto).
+      - A path to a YAML or JSON profile file, or a dict in the same format, names each setting's resource and field
+        path (C(docs/real-systems.md), "Writing a profile").
+      - If not set, the value of the E(IPOFFICE_API_PROFILE) environment variable is used.
+    type: raw
+    default: auto
 notes:
   - The modules run on the controller (or a delegate) and talk HTTPS to the IP Office themselves; no connection plugin
     is involved. Use C(module_defaults) with the action group C(group/ipoffice.subscription.api) to set the connection

@@ -58,9 +58,12 @@ CONNECTION_ARGUMENT_SPEC = dict(
     timeout=dict(type='int', default=30, fallback=(env_fallback, ['IPOFFICE_TIMEOUT'])),
     retries=dict(type='int', default=3, fallback=(env_fallback, ['IPOFFICE_RETRIES'])),
     node_address=dict(type='str', fallback=(env_fallback, ['IPOFFICE_NODE_ADDRESS'])),
+    api_profile=dict(type='raw', default='auto', fallback=(env_fallback, ['IPOFFICE_API_PROFILE'])),
 )
 
 MAX_RETRY_AFTER = 60
+# IP Office allows 5 concurrent sessions per account (Web Manager R12.3): the collection keeps one free.
+SESSIONS_PER_ACCOUNT = 4
 _RETRYABLE_HTTP = (500, 502, 503, 504)
 # OpenSSL's reasons when the server speaks only TLS older than the client's minimum (TLS 1.2).
 _TLS_VERSION_REFUSED = ('TLSV1_ALERT_PROTOCOL_VERSION', 'UNSUPPORTED_PROTOCOL', 'NO_PROTOCOLS_AVAILABLE', 'VERSION_TOO_LOW')
@@ -101,6 +104,10 @@ class AuthenticationError(IPOfficeError):
     """The device refused the credentials or the account: never retried."""
 
 
+class SessionLimitError(IPOfficeError):
+    """The device has as many sessions open for the account as it allows: not a wrong password."""
+
+
 class TransportError(IPOfficeError):
     """The device could not be reached or did not answer."""
 
@@ -137,7 +144,11 @@ class Client(object):
     """A session with one IP Office (or its Primary / Application Server)."""
 
     def __init__(self, host, username, password, port=7070, validate_certs=True, ca_path=None,
-                 timeout=30, retries=3, node_address=None, sleep=time.sleep, clock=time.monotonic):
+                 timeout=30, retries=3, node_address=None, sleep=time.sleep, clock=time.monotonic, session_slot=None):
+        # locks.SessionSlot: one of the few sessions this controller may hold for the account (or None).
+        self.session_slot = session_slot
+        self._slot_tried = False
+        self._logout_refused = False
         self.host = host
         self.port = port
         self.username = username
@@ -150,7 +161,7 @@ class Client(object):
         self._cookies = {}
         self.logged_in = False
         # Counted so tests and reports can show what a task cost.
-        self.stats = {'requests': 0, 'logins': 0, 'retries': 0, 'relogins': 0, 'writes': 0}
+        self.stats = {'requests': 0, 'logins': 0, 'retries': 0, 'relogins': 0, 'writes': 0, 'reused_sessions': 0}
         netloc = '[%s]' % host if ':' in host else host
         self.base_url = 'https://%s:%d' % (netloc, port)
         context = make_context(cafile=ca_path, validate_certs=validate_certs)
@@ -159,11 +170,11 @@ class Client(object):
                                 use_proxy=False, follow_redirects='none', use_netrc=False, context=context)
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params, session_slot=None):
         return cls(host=params['host'], port=params['port'], username=params['username'],
                    password=params['password'], validate_certs=params['validate_certs'],
                    ca_path=params.get('ca_path'), timeout=params['timeout'],
-                   retries=params['retries'], node_address=params.get('node_address'))
+                   retries=params['retries'], node_address=params.get('node_address'), session_slot=session_slot)
 
     @property
     def where(self):
@@ -282,12 +293,28 @@ class Client(object):
     # -- session ---------------------------------------------------------
 
     def login(self):
+        if self.session_slot is not None and not self._slot_tried:
+            # A session kept by an earlier module because this device refuses logouts: use it, do not open another.
+            self._slot_tried = True
+            kept = self.session_slot.kept_session(self._password)
+            if kept:
+                self._cookies = kept
+                self._logout_refused = True
+                self.logged_in = True
+                self.stats['reused_sessions'] += 1
+                return
         self._cookies = {}
         self.logged_in = False
         self.stats['logins'] += 1
         sent = self._send('GET', AUTH_PATH, auth=True)
         if sent.status in (401, 403):
             detail = _error_text(sent.body)
+            if 'concurrent sessions' in detail.lower():
+                raise SessionLimitError(
+                    '%s refused a new session for service user %r: %s. IP Office allows 5 sessions per account; this '
+                    'collection holds at most %d per account and endpoint, so Web Manager or other tools hold the rest: close '
+                    'them or wait for them to time out' % (self.where, self.username, detail, SESSIONS_PER_ACCOUNT),
+                    http_status=sent.status)
             if sent.status == 401:
                 raise AuthenticationError(
                     '%s rejected the user name or password of service user %r%s. Not retried: IP Office locks '
@@ -308,13 +335,26 @@ class Client(object):
         self.logged_in = True
 
     def logout(self):
-        """Best effort: the guide documents no logout; some builds answer 405."""
+        """Best effort: the guide documents no logout; some builds answer 405 and let the session run out.
+
+        Where the device refused it, the session slot keeps the session for the next
+        module of this account instead of leaving one more open session behind."""
         if not self.logged_in:
             return
-        try:
-            self._exchange('DELETE', AUTH_PATH)
-        except Exception:  # pylint: disable=broad-except
-            pass
+        if not self._logout_refused:
+            try:
+                sent = self._exchange('DELETE', AUTH_PATH)
+                self._logout_refused = sent.status == 405
+            except Exception:  # pylint: disable=broad-except
+                pass
+        if self.session_slot is not None:
+            try:
+                if self._logout_refused:
+                    self.session_slot.keep(self._cookies, self._password)
+                else:
+                    self.session_slot.forget()
+            except OSError:
+                pass  # a slot that cannot be written only costs the next module a login
         self._cookies = {}
         self.logged_in = False
 
@@ -375,10 +415,10 @@ class Client(object):
             return None
         return answer
 
-    def get(self, entity_name, node_address=None):
-        """All objects of one entity, schema-normalised."""
+    def get(self, entity_name, node_address=None, resource=None):
+        """All objects of one entity, schema-normalised; resource: where a profile says this release serves it."""
         ent = schema.entity(entity_name)
-        return self.call('GET', ent.resource, node_address=node_address).entities(ent.name)
+        return self.call('GET', resource or ent.resource, node_address=node_address).entities(ent.name)
 
 
 def _attempts(sent):

@@ -19,6 +19,13 @@ VALID = 1
 EXPIRED = 2
 INVALID = 0
 
+# Licence Source of a licence a remote server delivered (guide §4.3: 3 MappedRemote).
+REMOTE_SOURCE = 3
+
+# What a node's link verdict rests on.
+LINK_STATUS = 'link_status'   # the model's SubscriptionStatus resource (the lab serves it)
+LICENCES = 'licences'         # only Avaya's documented licences (Status, IsGrace, ExpiryDate)
+
 
 def link_facts(status):
     """The link part of a SubscriptionStatus's facts, with the state in the collection's words."""
@@ -39,6 +46,7 @@ def link_facts(status):
         'round_trip_ms': status.get('round_trip_ms') or None,
         'time_synchronised': bool(status.get('time_synchronised')),
         'time_offset_ms': status.get('time_offset_ms') or 0,
+        'evidence': LINK_STATUS,
     }
 
 
@@ -105,4 +113,48 @@ def node_status(status, licences):
         'licence_status': licence_summary(licences),
     }
     facts['ready'] = facts['link']['state'] == 'connected' and facts['licence_status']['state'] == 'valid'
+    return facts
+
+
+def node_status_from_licences(licences):
+    """A node whose release has no link status resource: what its documented licences show.
+
+    Subscription licences reach a system only over its link to COM, and a lost link
+    puts them on the grace period (IsGrace). So valid licences with none in grace
+    show the link came up and is not in error mode; the link state itself, its
+    port and the days left are not known.
+    """
+    # Source 3 (MappedRemote): licences a remote server delivered. Local ones (ADI, PLDS on the box) say nothing
+    # about the link. That subscription licences report source 3 is an inference (docs/real-systems.md).
+    remote = [licence for licence in licences if licence.get('source') == REMOTE_SOURCE]
+    summary = licence_summary(remote)
+    if summary['state'] == 'none':
+        text = 'no licences yet: the link to COM has not delivered any (this release has no link status; judged from its licences)'
+        state = 'not_connected'
+    elif summary['grace']:
+        text = 'licences run on the grace period: the link to COM is lost (judged from the licences)'
+        state = 'error_mode'
+    elif summary['state'] == 'valid':
+        text = None
+        state = 'connected'
+    else:
+        text = 'licences are %s (judged from the licences)' % summary['state'].replace('_', ' ')
+        state = 'unknown'
+    link = dict((key, None) for key in ('device_state', 'server_address', 'resolved_address', 'port', 'connected_since',
+                                        'last_heartbeat', 'last_attempt', 'round_trip_ms'))
+    link.update({'state': state, 'reason': None if text is None else 'licences_' + state, 'reason_text': text,
+                 'missing_prerequisites': [], 'attempts': 0, 'time_synchronised': None, 'time_offset_ms': None,
+                 'evidence': LICENCES})
+    facts = {
+        'node_address': None,
+        'link': link,
+        'grace': {'in_error_mode': summary['grace'], 'expired': summary['state'] == 'invalid', 'error_mode_since': None,
+                  'period_days': None, 'days_left': None},
+        'alarms': [],
+        'telephony': 'unknown',
+        'subscription_features': 'unknown',
+        'entitlements': [entitlement_facts(licence) for licence in licences],
+        'licence_status': summary,
+    }
+    facts['ready'] = state == 'connected'
     return facts

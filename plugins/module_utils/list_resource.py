@@ -11,7 +11,7 @@ other object stayed exactly as it was."""
 
 from __future__ import annotations
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, resource, schema, topology
+from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, profiles, resource, schema, topology
 
 STATES = ['merged', 'replaced', 'overridden', 'deleted', 'gathered', 'rendered', 'parsed']
 WRITE_STATES = module_base.WRITE_STATES
@@ -57,10 +57,15 @@ class ItemSpec(object):
     check(system, current items, config) -> [problem]: checks that need the node's data, before any write.
     check_reads_node: True if check also needs to read other resources of the node; it is then called as
         check(system, current, config, client=client, target=node address or None) and may only GET.
+    setting: the setting (profiles.py) whose carrier is this list's resource on the node's release.
+    manual(item, state) -> (setting, label, value): the manual step for one configured item when the release's API
+        does not carry the list.
     """
 
     def __init__(self, entity, identity, wanted, create=None, reset=None, write_only=_no_write_only,
-                 protect=_unprotected, check=_no_checks, check_reads_node=False):
+                 protect=_unprotected, check=_no_checks, check_reads_node=False, setting=None, manual=None):
+        self.setting = setting
+        self.manual = manual
         self.ENTITY = entity
         self.identity = identity
         self.wanted = wanted
@@ -92,6 +97,11 @@ class ListTask(object):
         self.spec = spec
         self.entity = spec.ENTITY
         self.config = config or []
+        self.profile = module_base.api_profile(module)
+        self.carrier = self.profile.carrier(spec.setting)
+        if isinstance(self.carrier, profiles.Items) and self.carrier.fields:
+            module.fail_json(msg='API profile %s: renamed fields for %s are not supported yet; nothing was changed'
+                                 % (self.profile.source, spec.setting))
 
     # -- offline states ----------------------------------------------------
 
@@ -125,11 +135,43 @@ class ListTask(object):
         system, target = topology.choose_node(client.get('System'), self.module.params['node_address'])
         return system, target
 
+    def _read_items(self, client, target):
+        """The node's items, or None when its release has no carrier for them (a manual setting)."""
+        if isinstance(self.carrier, profiles.Manual):
+            return None
+        try:
+            return client.get(self.entity, node_address=target, resource=self.carrier.resource)
+        except module_base.api.IPOfficeError as exc:
+            if not module_base.absent(exc):
+                raise
+            if self.carrier.probe:
+                self.carrier = profiles.Manual(self.spec.setting, 'the node does not serve %s' % self.carrier.resource)
+                return None
+            raise profiles.ProfileError('API profile %s: setting %s is carried by resource %s, which this node does not '
+                                        'serve (%s); nothing was changed' % (self.profile.source, self.spec.setting,
+                                                                             self.carrier.resource, exc))
+
     def gather(self, client):
         system, target = self._node(client)
-        items = client.get(self.entity, node_address=target)
-        return dict(changed=False, gathered=[self.facts(obj) for obj in items],
-                    node_address=target or topology.lan1_address(system))
+        items = self._read_items(client, target)
+        return dict(changed=False, gathered=None if items is None else [self.facts(obj) for obj in items],
+                    node_address=target or topology.lan1_address(system), carrier=self.carrier.describe(),
+                    api_profile=self.profile.name)
+
+    def manual_steps(self, system, node):
+        """One step per configured item for a person in Web Manager."""
+        state = self.module.params['state']
+        steps = []
+        for item in self.config:
+            setting, label, value = self.spec.manual(item, state)
+            step = profiles.manual_step(setting, node, value, self.carrier.why, system.get('Name'))
+            if label:
+                step['label'] = label
+            steps.append(step)
+        if state == 'overridden':
+            steps.append(dict(profiles.manual_step(self.spec.setting, node, 'remove every record not listed above', self.carrier.why,
+                                                   system.get('Name')), label='other records'))
+        return steps
 
     def plan(self, current):
         """Operations for the state, from one read. Raises ModuleInputError if any is unsafe."""
@@ -200,7 +242,16 @@ class ListTask(object):
     def apply(self, client):
         system, target = self._node(client)
         node = target or topology.lan1_address(system)
-        current = client.get(self.entity, node_address=target)
+        current = self._read_items(client, target)
+        if current is None:
+            steps = self.manual_steps(system, node)
+            if steps:
+                self.module.warn('%d change%s on %s cannot be made through this node\'s API (profile %s); a person must make '
+                                 '%s in Web Manager: %s' % (len(steps), '' if len(steps) == 1 else 's', node, self.profile.name,
+                                                            'it' if len(steps) == 1 else 'them',
+                                                            '; '.join(profiles.describe_step(step) for step in steps)))
+            return dict(changed=False, node_address=node, operations=[], before=None, after=None, manual_steps=steps,
+                        carrier=self.carrier.describe(), api_profile=self.profile.name)
         if self.spec.check_reads_node:
             problems = self.spec.check(system, current, self.config, client=client, target=target)
         else:
@@ -212,7 +263,8 @@ class ListTask(object):
         affected_before = sorted((self.facts(op.current) for op in ops if op.current), key=repr)
         predicted = self._predict(current, ops)
         result = dict(changed=bool(ops), node_address=node, operations=[op.describe() for op in ops],
-                      before=before, after=[self.facts(obj) for obj in predicted])
+                      before=before, after=[self.facts(obj) for obj in predicted], manual_steps=[],
+                      carrier=self.carrier.describe(), api_profile=self.profile.name)
         if self.module._diff:
             # Ansible's diff display takes a mapping (or text), not a bare list: the items go under "config".
             result['diff'] = dict(before={'config': affected_before}, after={'config': self._affected_after(predicted, ops)})
@@ -220,8 +272,8 @@ class ListTask(object):
             return result
         for op in ops:
             module_base.write_and_confirm(self.module, client, self._writer(client, target, op),
-                                          lambda op=op: self.outcome(current, client.get(self.entity, node_address=target), op))
-        after = client.get(self.entity, node_address=target)
+                                          lambda op=op: self.outcome(current, self._read_items(client, target), op))
+        after = self._read_items(client, target)
         problems = self.verify(current, after, ops)
         if problems:
             raise module_base.ModuleInputError('the writes to %s were not applied as intended: %s' % (node, '; '.join(problems)))
@@ -239,7 +291,8 @@ class ListTask(object):
             return lambda: client.call('POST', self.entity_resource, node_address=target,
                                        objects=[(self.entity, schema.to_device(self.entity, obj))])
         if op.method == 'PUT':
-            payload = resource.build_payload(self.entity, op.current, op.changes)
+            payload = resource.build_payload(self.entity, op.current, op.changes,
+                                             update=self.profile.update_of(self.carrier.resource, self.entity))
             return lambda: client.call('PUT', self.entity_resource, node_address=target, objects=[(self.entity, payload)])
         return lambda: client.call('DELETE', self.entity_resource, node_address=target, guid=op.current.get(schema.GUID_KEY))
 
@@ -268,7 +321,7 @@ class ListTask(object):
 
     @property
     def entity_resource(self):
-        return schema.entity(self.entity).resource
+        return self.carrier.resource
 
     def _predict(self, current, ops):
         deleted = set(id(op.current) for op in ops if op.method == 'DELETE')

@@ -10,17 +10,12 @@ when TLS checking is off, and report client errors as plain messages."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
-import os
-import tempfile
-import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, resource, schema, topology, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, locks, profiles, resource, schema, topology, validators
 
 
 class ModuleInputError(api.IPOfficeError):
@@ -34,6 +29,7 @@ def build_module(argument_spec=None, needs_connection=None, **kwargs):
     module = AnsibleModule(argument_spec=spec, **kwargs)
     if not validators.HAS_NETADDR:
         module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
+    api_profile(module)  # a bad profile fails here, before any request
     if needs_connection is not None and not needs_connection(module.params):
         return module
     problems = api.check_connection_params(module.params)
@@ -43,6 +39,25 @@ def build_module(argument_spec=None, needs_connection=None, **kwargs):
         module.warn('validate_certs is false: the TLS certificate of %s is not checked, so the password could go to '
                     'an impostor. Give the issuing CA in ca_path instead.' % module.params['host'])
     return module
+
+
+_PROFILES = {}
+
+
+def api_profile(module):
+    """The task's API profile (profiles.py), loaded once; a bad one fails the task before any request."""
+    key = id(module)
+    if key not in _PROFILES:
+        try:
+            _PROFILES[key] = profiles.load(module.params.get('api_profile'))
+        except profiles.ProfileError as exc:
+            module.fail_json(msg='%s; nothing was changed' % exc)
+    return _PROFILES[key]
+
+
+def absent(exc):
+    """Whether a failed read means the release does not serve the resource (404, 405, or an error node)."""
+    return isinstance(exc, api.ApiError) or getattr(exc, 'details', {}).get('http_status') in (404, 405)
 
 
 def write_and_confirm(module, client, write, read_back):
@@ -95,53 +110,26 @@ def _read_after_unknown(client, read_back, story):
                                 'written; re-run to read and converge' % ('; '.join(story), exc))
 
 
-# States that write; their read-change-write-verify runs under the endpoint lock.
+# States that write; their read-change-write-verify runs under the endpoint's write lock.
 WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
-LOCK_WAIT_SECONDS = 600
-
-
-@contextlib.contextmanager
-def endpoint_lock(params):
-    """Serialise the tasks that write through one API endpoint, across the forks of one controller.
-
-    The collection writes an object back whole (schema update 'replace'), so two
-    forks that read the same object and each change one field would otherwise
-    lose one change, and a fork verifying a list would see another fork's new
-    item as a change it did not make. Tasks on other controllers are not
-    covered: the write check then fails the task when it sees their change.
-    """
-    key = hashlib.sha256(('%s:%s' % (params['host'], params['port'])).encode('utf-8')).hexdigest()[:16]
-    # One file per user: another user's lock file (mode 0600) could not be opened.
-    path = os.path.join(tempfile.gettempdir(), 'ipoffice-subscription-%d-%s.lock' % (os.geteuid(), key))
-    try:
-        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise api.IPOfficeError('cannot open the lock file %s that keeps forks writing through %s:%s apart: %s; nothing was changed'
-                                % (path, params['host'], params['port'], exc.strerror))
-    try:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise api.IPOfficeError('another task writing through %s:%s held %s for %d s; nothing was changed'
-                                            % (params['host'], params['port'], path, LOCK_WAIT_SECONDS))
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(handle)  # closing releases the lock
 
 
 def run(module, work):
     """Run work(client) with a logged-in client; fail cleanly on any client error."""
-    client = api.Client.from_params(module.params)
-    writes = module.params.get('state') in WRITE_STATES and not module.check_mode
+    params = module.params
+    client = api.Client.from_params(params)
+    writes = params.get('state') in WRITE_STATES and not module.check_mode
     try:
-        with endpoint_lock(module.params) if writes else contextlib.nullcontext():
-            with client:
-                result = work(client)
+        # The write lock first, then a session slot: a task never waits for the lock while holding a slot.
+        with locks.WriteLock(params['host'], params['port']) if writes else contextlib.nullcontext():
+            with locks.SessionSlot(params['host'], params['port'], params['username'], api.SESSIONS_PER_ACCOUNT) as slot:
+                client.session_slot = slot
+                with client:
+                    result = work(client)
+    except locks.LockError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except profiles.ProfileError as exc:
+        module.fail_json(msg=str(exc), changed=client.stats['writes'] > 0)
     except api.IPOfficeError as exc:
         # changed stays honest on a failure: true when a write of this task was applied before it failed.
         module.fail_json(msg=str(exc), changed=client.stats['writes'] > 0, **_safe_details(exc.details))

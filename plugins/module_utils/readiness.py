@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, monitoring, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, monitoring, profiles, validators
 
 READY = 'ready'
 NOT_READY = 'not_ready'
@@ -71,41 +71,80 @@ def _default_route(node):
     return None
 
 
-def prerequisite_checks(node):
-    """The settings the link needs, judged from system_info's facts of one node."""
+def _read_back(result, carrier):
+    """A prerequisite judged from what the API read: say so, and where."""
+    result['details']['evidence'] = 'read back through the API (%s)' % carrier if carrier else 'read back through the API'
+    return result
+
+
+def _not_readable(name, setting, status_node, summary, limit):
+    """A prerequisite the node's release does not show through its API: judged from the link, or not at all.
+
+    A link to COM that is up shows the settings it needs in effect (not which value they hold);
+    anything else is not confirmed, and never passed."""
+    spec = profiles.SETTINGS[setting]
+    link_up = bool(status_node) and status_node.get('ready') is True
+    where = '%s > %s' % (spec.where, spec.label)
+    if link_up and profiles.LINK in spec.confirmed_by:
+        evidence = ((status_node.get('link') or {}).get('evidence')) or 'link_status'
+        return checks.result(name, checks.PASS, measured='in effect (the link to COM is up)', limit=limit, summary=summary,
+                             evidence='confirmed by %s: %s (%s)' % (profiles.LINK, spec.how, 'read from the link status'
+                                                                    if evidence == 'link_status' else 'judged from the licences'),
+                             manual=True, where=where)
+    reason = ('%s confirms it once the link to COM is up' % profiles.LINK if spec.confirmed_by
+              else 'no check can see it through the API or the network: confirm it in Web Manager')
+    return checks.result(name, checks.NOT_MEASURED, measured=None, limit=limit,
+                         summary='%s: not readable through this release\'s API (%s); not confirmed: %s' % (summary, where, reason),
+                         evidence='not confirmed: %s' % reason, manual=True, where=where)
+
+
+def prerequisite_checks(node, status_node=None):
+    """The settings the link needs, judged from system_info's facts of one node.
+
+    A setting the node's API profile has no carrier for (carriers: manual) is
+    judged from the node's link instead (status_node, subscription_status's facts)."""
+    carriers = node.get('carriers') or {}
+    manual = dict((setting, carriers.get(setting) == profiles.MANUAL) for setting in profiles.SETTINGS)
     dns = node.get('dns') or {}
     times = node.get('time') or {}
     subscription = node.get('subscription') or {}
     route = _default_route(node)
     comadmin = [user for user in node.get('service_users') or [] if user.get('name') == 'COMAdmin']
     comadmin_status = comadmin[0].get('account_status') if comadmin else None
+
+    def judged(name, setting, ok, summary, limit, **kwargs):
+        if manual[setting]:
+            return _not_readable(name, setting, status_node, summary, limit)
+        return _read_back(checks.passed_if(name, ok, limit=limit, summary=summary, **kwargs), carriers.get(setting))
+
+    # The time source is one check over two settings (source and server): unreadable when either is.
+    manual['time_source'] = manual['time_source'] or manual['time_server']
     results = [
-        checks.passed_if('prerequisite.default_route', route is not None,
-                         measured=('0.0.0.0/0 via %s on %s' % (route.get('gateway'), route.get('destination'))) if route else None,
-                         limit='0.0.0.0/0.0.0.0 via a gateway on LAN1 or LAN2',
-                         hint="add the default route to the customer's router (ipoffice.subscription.ip_route)",
-                         summary='default route'),
-        checks.passed_if('prerequisite.dns_server', bool(dns.get('server')), measured=dns.get('server') or None,
-                         limit='a DNS server (8.8.8.8 when the customer has none)',
-                         hint='set the DNS server (ipoffice.subscription.dns)', summary='DNS server'),
-        checks.passed_if('prerequisite.time_source', times.get('source') == 'SNTP' and bool(times.get('server')),
-                         measured=('%s %s' % (times.get('source') or '', times.get('server') or '')).strip() or None,
-                         limit='SNTP from a reachable time server (time.google.com)',
-                         hint='set the SNTP time source (ipoffice.subscription.time)', summary='time source'),
-        checks.passed_if('prerequisite.time_zone', bool(times.get('time_zone')), measured=times.get('time_zone') or None,
-                         limit="the site's time zone", hint='set the time zone (ipoffice.subscription.time)', summary='time zone'),
+        judged('prerequisite.default_route', 'default_route', route is not None, 'default route',
+               '0.0.0.0/0.0.0.0 via a gateway on LAN1 or LAN2',
+               measured=('0.0.0.0/0 via %s on %s' % (route.get('gateway'), route.get('destination'))) if route else None,
+               hint="add the default route to the customer's router (ipoffice.subscription.ip_route)"),
+        judged('prerequisite.dns_server', 'dns_server', bool(dns.get('server')), 'DNS server',
+               'a DNS server (8.8.8.8 when the customer has none)', measured=dns.get('server') or None,
+               hint='set the DNS server (ipoffice.subscription.dns)'),
+        judged('prerequisite.time_source', 'time_source', times.get('source') == 'SNTP' and bool(times.get('server')), 'time source',
+               'SNTP from a reachable time server (time.google.com)',
+               measured=('%s %s' % (times.get('source') or '', times.get('server') or '')).strip() or None,
+               hint='set the SNTP time source (ipoffice.subscription.time)'),
+        judged('prerequisite.time_zone', 'time_zone', bool(times.get('time_zone')), 'time zone', "the site's time zone",
+               measured=times.get('time_zone') or None, hint='set the time zone (ipoffice.subscription.time)'),
     ]
     if node.get('holds_subscription_link') is not False:
         results.extend([
-            checks.passed_if('prerequisite.customer_id', bool(subscription.get('customer_id')), measured=subscription.get('customer_id') or None,
-                             limit='the customer ID from the order e-mail',
-                             hint='set the customer ID (ipoffice.subscription.subscription)', summary='customer ID'),
-            checks.passed_if('prerequisite.server_address', bool(subscription.get('server_address')),
-                             measured=subscription.get('server_address') or None, limit='the subscription server address from the order e-mail',
-                             hint='set the subscription server address (ipoffice.subscription.subscription)', summary='subscription server'),
-            checks.passed_if('prerequisite.comadmin', comadmin_status == 'Enabled', measured=comadmin_status or 'missing', limit='Enabled',
-                             hint='create or enable the COMAdmin service user (ipoffice.subscription.service_user)',
-                             summary='COMAdmin service user'),
+            judged('prerequisite.customer_id', 'customer_id', bool(subscription.get('customer_id')), 'customer ID',
+                   'the customer ID from the order e-mail', measured=subscription.get('customer_id') or None,
+                   hint='set the customer ID (ipoffice.subscription.subscription)'),
+            judged('prerequisite.server_address', 'license_server', bool(subscription.get('server_address')), 'subscription server',
+                   'the subscription server address from the order e-mail', measured=subscription.get('server_address') or None,
+                   hint='set the subscription server address (ipoffice.subscription.subscription)'),
+            judged('prerequisite.comadmin', 'comadmin', comadmin_status == 'Enabled', 'COMAdmin service user', 'Enabled',
+                   measured=comadmin_status or 'missing',
+                   hint='create or enable the COMAdmin service user (ipoffice.subscription.service_user)'),
         ])
     return results
 
@@ -184,7 +223,7 @@ def _notes(node_checks, status_node):
 
 
 def system_report(host, node, status_node, check_results, kind=READINESS, expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS,
-                  fallback_today=None):
+                  fallback_today=None, manual_steps=None, entered=()):
     """One node's entry in the report.
 
     readiness: the prerequisites, the collected checks, the first connection.
@@ -199,7 +238,7 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
             results = monitoring.node_checks(status_node, expiry_warning_days, fallback_today)
             results += collected_checks(check_results, node.get('node_address'))
     else:
-        results = prerequisite_checks(node)
+        results = prerequisite_checks(node, status_node)
         if holds_link is not False:
             results += collected_checks(check_results, node.get('node_address'))
             results += link_checks(status_node)
@@ -223,7 +262,15 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
         'counts': summary['counts'],
         'notes': _notes(results, status_node),
         'checks': _ordered(results),
+        'api_profile': node.get('api_profile'),
+        # Settings a person must enter in Web Manager on this node, each judged against this run's link.
+        'manual_steps': profiles.confirm_steps([step for step in manual_steps or [] if step.get('node') == node.get('node_address')],
+                                               [dict(status_node, node_address=node.get('node_address'))] if status_node else [],
+                                               entered),
     }
+    open_steps = [step for step in report['manual_steps'] if step['status'] == profiles.OPEN]
+    if open_steps:
+        report['notes'].append('%d manual step%s open in Web Manager' % (len(open_steps), '' if len(open_steps) == 1 else 's'))
     if holds_link is False:
         report['notes'].insert(0, 'a Server Edition %s has no subscription link of its own: the Primary carries it' % (node.get('role') or 'server'))
     elif kind == MONITORING and status_node:
@@ -239,16 +286,17 @@ def unreadable_host(host, error):
         'system': host, 'inventory_host': host, 'node_address': None, 'system_type': None, 'role': None,
         'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
         'failed_checks': ['api.readable'], 'not_measured': [], 'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
-        'notes': ['the system could not be read: %s' % error], 'checks': [result],
+        'notes': ['the system could not be read: %s' % error], 'checks': [result], 'api_profile': None, 'manual_steps': [],
     }
 
 
 def host_reports(host, info_systems, status_systems, check_results, error=None, kind=READINESS,
-                 expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None):
+                 expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None, manual_steps=None, entered=()):
     if error:
         return [unreadable_host(host, error)]
     status_by_node = dict((item.get('node_address'), item) for item in status_systems or [])
-    return [system_report(host, node, status_by_node.get(node.get('node_address')), check_results, kind, expiry_warning_days, fallback_today)
+    return [system_report(host, node, status_by_node.get(node.get('node_address')), check_results, kind, expiry_warning_days, fallback_today,
+                          manual_steps, entered)
             for node in info_systems or []]
 
 
@@ -319,6 +367,16 @@ ul.blockers li{margin:.2em 0} .notes{color:#444}
 '''
 
 _STATUS_TEXT = {checks.PASS: 'pass', checks.FAIL: 'FAIL', checks.NOT_MEASURED: 'not measured'}
+_STEP_CLASS = {profiles.CONFIRMED: checks.PASS, profiles.ENTERED: checks.NOT_MEASURED, profiles.OPEN: checks.FAIL}
+
+
+def _step_value(step):
+    value = step.get('value')
+    if isinstance(value, dict):
+        value = ', '.join('%s %s' % item for item in value.items())
+    if step.get('note'):
+        value = '%s (%s)' % (value, step['note'])
+    return value
 
 
 def _cell(value, unit=None):
@@ -362,12 +420,23 @@ def to_html(doc):
         if not report['checks']:
             parts.append('</section>')
             continue
-        parts.append('<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / how to fix</th></tr></thead><tbody>')
+        parts.append('<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / how to fix</th>'
+                     '<th>evidence</th></tr></thead><tbody>')
         for item in report['checks']:
             advice = item.get('hint') if item['status'] == checks.FAIL else item.get('summary')
-            parts.append('<tr class="%s"><td>%s</td><td class="status">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+            parts.append('<tr class="%s"><td>%s</td><td class="status">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
                 item['status'], esc(item['check']), _STATUS_TEXT[item['status']], _cell(item.get('measured'), item.get('unit')),
-                _cell(item.get('limit'), item.get('unit')), esc(advice or '')))
-        parts.append('</tbody></table></section>')
+                _cell(item.get('limit'), item.get('unit')), esc(advice or ''), esc((item.get('details') or {}).get('evidence') or '')))
+        parts.append('</tbody></table>')
+        if report.get('manual_steps'):
+            parts.append('<h3>Manual steps in Web Manager</h3><table class="manual"><thead><tr><th>where</th><th>label</th>'
+                         '<th>value</th><th>edit</th><th>status</th><th>evidence</th></tr></thead><tbody>')
+            for step in report['manual_steps']:
+                edit = ', '.join(word for flag, word in ((step.get('offline'), 'offline'), (step.get('reboot'), 'reboot')) if flag) or 'online'
+                parts.append('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="status">%s</td><td>%s</td></tr>' % (
+                    _STEP_CLASS.get(step['status'], ''), esc(step.get('where') or ''), esc(step.get('label') or ''),
+                    _cell(_step_value(step)), esc(edit), esc(step['status']), esc(step.get('evidence') or '')))
+            parts.append('</tbody></table>')
+        parts.append('</section>')
     parts.append('</body></html>\n')
     return '\n'.join(parts)

@@ -96,8 +96,8 @@ def _drop_path(obj, path):
         node.pop(path[-1], None)
 
 
-def build_payload(entity_name, current, changes):
-    """The device-form object to PUT, by the schema's declaration for the entity.
+def build_payload(entity_name, current, changes, update=None):
+    """The device-form object to PUT, by the schema's declaration for the entity (or update, an API profile's).
 
     replace: the whole object as read, with the changes applied, so the result
     is right whether the device merges or replaces; write-only fields are
@@ -105,7 +105,7 @@ def build_payload(entity_name, current, changes):
     merge: the GUID and the changed fields only.
     """
     ent = schema.entity(entity_name)
-    if ent.update == 'merge':
+    if (update or ent.update) == 'merge':
         obj = {}
         if schema.GUID_KEY in current:
             obj[schema.GUID_KEY] = current[schema.GUID_KEY]

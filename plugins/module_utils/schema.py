@@ -106,12 +106,16 @@ SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fie
     'SystemType': Field(fact='system_type', writable=False, source='model'),
     'Telephony': Section({'Locale': Field(fact='locale')}, fact='telephony'),
     'LANS': Section({'LAN': Items(_LAN_FIELDS, key='@id', fact='lans')}),
+    # Web Manager's Licenses > Server Menu > Remote Server: an offline change with a reboot.
     'PBXLicense': Section({
-        'LicenseServerURL': Field(fact='server_url'),
-        'LicenseServerPort': Field('int', fact='server_port'),
+        'LicenseServerURL': Field(fact='server_url', reboot=True),
+        'LicenseServerIPAddress': Field(fact='server_ip_address', reboot=True),
+        'LicenseServerID': Field(fact='server_id', reboot=True),
+        'LicenseServerPort': Field('int', fact='server_port', reboot=True),
         'LicenseMode': Field('int', fact='mode'),
         'LicenseGracePeriod': Field('int', fact='grace_period'),
-        'EnableRemoteServer': Field('bool', fact='enable_remote_server'),
+        'EnableRemoteServer': Field('bool', fact='enable_remote_server', reboot=True),
+        'PLDSHostId': Field(fact='plds_host_id', writable=False),
     }, fact='licence_server'),
     'DNS': Section({
         'DNSServerIPAddress': Field(fact='server', reboot=True, source='model'),
@@ -125,7 +129,9 @@ SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fie
         'LocalTimeOffset': Field('int', fact='local_offset_minutes', source='model'),
     }, fact='time', source='model'),
     'Subscription': Section({
+        'SystemID': Field(fact='system_id', writable=False, source='model'),
         'CustomerID': Field(fact='customer_id', source='model'),
+        'CustomerName': Field(fact='customer_name', source='model'),
         'ServerAddress': Field(fact='server_address', source='model', case_insensitive=True),
     }, fact='subscription', source='model'),
 })
@@ -227,6 +233,18 @@ ENTITY_ALIASES = {'ProvisonIPAddress': 'ProvisionIPAddress'}
 
 # Licence Status values (guide §4.3).
 LICENSE_STATUS = {0: 'invalid', 1: 'valid', 2: 'expired', 3: 'token_expired', 4: 'unknown', 5: 'dormant', 6: 'obsolete'}
+
+
+def declare(name, resource):
+    """An entity an API profile names that the schema does not know (a release nobody here has seen).
+
+    It has no declared fields, so its objects are kept exactly as received, and
+    it is written back whole (update 'replace'): right whether the device
+    merges or replaces."""
+    if name not in ENTITIES:
+        ENTITIES[name] = Entity(name, resource, fields={GUID_KEY: Field(fact='guid', writable=False, source='profile')},
+                                methods=('GET', 'PUT'), quoting='quoted', source='profile')
+    return ENTITIES[name]
 
 
 def entity(name):

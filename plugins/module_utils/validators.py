@@ -173,6 +173,36 @@ def check_server_name(option, value, example='admin.uk1.avaya-sub.com'):
     return None
 
 
+def normalise_license_server(value, example='admin.uk1.avaya-sub.com'):
+    """The License Server setting in one form: (host, None) or (None, problem). The host keeps its case
+    (names compare without it).
+
+    Accepts a bare host name and the guide's URL form https://host (with or without a
+    trailing /). The system finds the server through DNS, so an IP address is refused;
+    so are plain http (the link is TLS), paths and ports (the link always tries 443,
+    then 8443)."""
+    if not isinstance(value, str) or value.strip() == '':
+        return None, 'must be a host name such as %s (or https://%s): got %r' % (example, example, value)
+    text = value.strip()
+    if text.lower().startswith('https://'):
+        text = text[len('https://'):]
+        if text.endswith('/'):
+            text = text[:-1]
+    elif '://' in text:
+        return None, 'must be a host name or an https:// URL (the link is TLS): got %r' % value
+    problem = check_server_name('it', text, example)
+    if problem:
+        # The reason the host part fails, shown with the value as given.
+        return None, '%s: got %r' % (problem[len('it '):problem.rindex(': got ')], value)
+    return text.rstrip('.'), None
+
+
+def check_license_server(option, value):
+    """None, or a message naming the option, for a License Server address."""
+    _normal, problem = normalise_license_server(value)
+    return '%s %s' % (option, problem) if problem else None
+
+
 def time_zone_names():
     """The IANA time zone names this Python knows (system database, else the tzdata package)."""
     try:

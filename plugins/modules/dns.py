@@ -16,8 +16,9 @@ description:
     documents say to use the customer's DNS server, or V(8.8.8.8) when the customer has none.
   - A DNS change is not mergeable on IP Office. It takes effect after a reboot. The module never reboots; it
     returns RV(reboot_required) and, with O(reboot_policy=fail), refuses to make such a change at all.
-  - These settings are this collection's model; Avaya's Management API guide does not document them. See the
-    collection's C(docs/object-model.md).
+  - Avaya's Management API guide does not document these settings; where each lives on a release is what
+    O(api_profile) says. Where the node's release does not carry one, the module writes nothing for it and returns
+    it in RV(manual_steps) for a person to enter in Web Manager. See the collection's C(docs/real-systems.md).
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
@@ -128,6 +129,29 @@ parsed:
   description: The DNS settings in O(running_config).
   returned: state is parsed
   type: dict
+manual_steps:
+  description:
+    - The settings this node's release has no carrier for (see O(api_profile)), one step each for a person in Web
+      Manager; empty when every setting was written or already right.
+    - Each has C(system), C(node), C(setting), C(where) (the Web Manager page), C(label), C(value) (what to enter),
+      C(offline) and C(reboot) (whether Web Manager edits it offline and it needs a reboot), C(confirmed_by) (the
+      checks that confirm it once entered), C(why), and for a default the node may already hold, C(note).
+  returned: state is merged or replaced
+  type: list
+  elements: dict
+  sample:
+    - {system: site-1, node: 192.0.2.10, setting: dns_server, where: System Settings > System > DNS,
+       label: DNS Service IP Address, value: 192.0.2.53, offline: true, reboot: true,
+       confirmed_by: [link.first_connection], why: the node does not serve systems DNS.DNSServerIPAddress}
+carriers:
+  description: Where each option lives on this node (the resource and field path), or C(manual).
+  returned: state is merged, replaced or gathered
+  type: dict
+  sample: {server: "systems: DNS.DNSServerIPAddress", backup_server: manual}
+api_profile:
+  description: The name of the API profile used (V(auto) unless O(api_profile) says otherwise).
+  returned: state is merged, replaced or gathered
+  type: str
 api_stats:
   description: Requests, logins, retries and re-logins this task made.
   returned: when connected
@@ -137,6 +161,8 @@ api_stats:
 from ansible_collections.ipoffice.subscription.plugins.module_utils import system_section, validators
 
 DEFAULT_DNS_SERVER = '8.8.8.8'
+# Each option's setting (module_utils/profiles.py): where it lives depends on the API profile.
+OPTIONS = {'server': 'dns_server', 'backup_server': 'backup_dns_server', 'domain': 'dns_domain'}
 
 
 def check_input(params):
@@ -161,7 +187,7 @@ def main():
     if problems:
         module.fail_json(msg='; '.join(problems))
     wanted = dict((option, module.params[option]) for option in ('server', 'backup_server', 'domain'))
-    task = system_section.SectionTask(module, 'DNS', wanted, defaults_if_empty={'server': DEFAULT_DNS_SERVER},
+    task = system_section.SectionTask(module, OPTIONS, wanted, defaults_if_empty={'server': DEFAULT_DNS_SERVER},
                                       refuse_reboot=module.params['reboot_policy'] == 'fail')
     task.run()
 

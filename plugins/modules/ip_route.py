@@ -19,8 +19,10 @@ description:
   - The gateway must lie in the subnet of the destination LAN, read from the node. A gateway outside it fails before
     any write.
   - Routes the task does not name are never touched, except with O(state=overridden).
-  - IP routes are this collection's model; Avaya's Management API guide does not document them. See the
-    collection's C(docs/object-model.md).
+  - Avaya's Management API guide does not document IP routes; the resource that holds them on a release is what
+    O(api_profile) says. Where the node's release has none, the module writes nothing and returns each route in
+    RV(manual_steps) for a person to enter in Web Manager (System Settings > IP Route). See the collection's
+    C(docs/real-systems.md).
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
@@ -146,6 +148,22 @@ parsed:
   returned: state is parsed
   type: list
   elements: dict
+manual_steps:
+  description:
+    - Where this node's release has no carrier for the list (see O(api_profile)), one step per configured item for a
+      person in Web Manager, with C(system), C(node), C(setting), C(where), C(label), C(value), C(offline), C(reboot),
+      C(confirmed_by) and C(why); nothing is written then, and RV(before) and RV(after) are V(null).
+  returned: state is merged, replaced, overridden or deleted
+  type: list
+  elements: dict
+carrier:
+  description: The resource that holds the list on this node, or C(manual).
+  returned: when connected
+  type: str
+api_profile:
+  description: The name of the API profile used.
+  returned: when connected
+  type: str
 api_stats:
   description: Requests, logins, retries and re-logins this task made.
   returned: when connected
@@ -190,6 +208,23 @@ def check(system, current, config):
     return problems
 
 
+def manual(item, state):
+    """The manual step for one route, in Web Manager's words (System Settings > IP Route)."""
+    mask = validators.netmask_to_dotted(item['ip_mask'])
+    default = item['ip_address'] in ('0.0.0.0', '') and mask in ('0.0.0.0', '')
+    label = None if default else 'IP Address, IP Mask, Gateway IP Address, Destination, Metric'
+    if state == 'deleted':
+        return 'default_route', label, 'remove the IP Route record with IP Address %s, IP Mask %s' % (item['ip_address'] or '0.0.0.0', mask or '0.0.0.0')
+    value = {'IP Address': item['ip_address'] or '0.0.0.0', 'IP Mask': mask or '0.0.0.0'}
+    if item.get('gateway') is not None:
+        value['Gateway IP Address'] = item['gateway']
+    if item.get('destination') is not None:
+        value['Destination'] = item['destination']
+    if item.get('metric') is not None:
+        value['Metric'] = item['metric']
+    return 'default_route', label, value
+
+
 def check_input(params):
     problems = []
     for index, item in enumerate(params['config']):
@@ -218,7 +253,8 @@ def main():
     problems = check_input(module.params)
     if problems:
         module.fail_json(msg='; '.join(problems))
-    spec = list_resource.ItemSpec('IPRoute', identity, wanted, create={('Metric',): 0}, reset={('Metric',): 0}, check=check)
+    spec = list_resource.ItemSpec('IPRoute', identity, wanted, create={('Metric',): 0}, reset={('Metric',): 0}, check=check,
+                                  setting='default_route', manual=manual)
     list_resource.ListTask(module, spec, module.params['config']).run()
 
 

@@ -80,6 +80,19 @@ options:
         type: list
         elements: dict
         default: []
+      manual_steps:
+        description:
+          - The C(manual_steps) the configuration modules returned for this host's nodes (settings their API profile
+            has no carrier for). Each is judged against the node's link in C(status) and listed with its status
+            (C(confirmed), C(entered) or C(open)) and the evidence.
+        type: list
+        elements: dict
+        default: []
+      manual_steps_entered:
+        description: Settings the installer reports having entered by hand; shown as C(entered), never as measured.
+        type: list
+        elements: str
+        default: []
   dest:
     description:
       - Directory for C(readiness.json) and C(readiness.html) (C(monitoring.json) and C(monitoring.html) with
@@ -158,8 +171,9 @@ report:
       description: >-
         One entry per system, failing ones first. Each has C(system), C(inventory_host), C(node_address),
         C(system_type), C(role), C(holds_subscription_link), C(verdict), C(link), C(failed_checks), C(not_measured),
-        C(counts), C(notes) and C(checks). Each check has C(check), C(status), C(passed), C(measured), C(limit),
-        C(unit), C(summary), C(hint) and C(details).
+        C(counts), C(notes), C(checks), C(api_profile) and C(manual_steps). Each check has C(check), C(status), C(passed),
+        C(measured), C(limit), C(unit), C(summary), C(hint) and C(details); a prerequisite's C(details.evidence) says
+        whether it was read back through the API, confirmed by a check, or not confirmed.
       type: list
       elements: dict
 lines:
@@ -211,6 +225,8 @@ def main():
                 systems=dict(type='list', elements='dict', default=[]),
                 status=dict(type='list', elements='dict', default=[]),
                 check_results=dict(type='list', elements='dict', default=[]),
+                manual_steps=dict(type='list', elements='dict', default=[]),
+                manual_steps_entered=dict(type='list', elements='str', default=[]),
             )),
             dest=dict(type='path', required=True),
             formats=dict(type='list', elements='str', choices=['json', 'html'], default=['json', 'html']),
@@ -228,7 +244,8 @@ def main():
     for entry in module.params['hosts']:
         # The controller's date only counts for a node that reported no timestamp of its own.
         reports.extend(readiness.host_reports(entry['host'], entry['systems'], entry['status'], entry['check_results'], entry['error'],
-                                              kind=kind, expiry_warning_days=warning_days, fallback_today=now.date()))
+                                              kind=kind, expiry_warning_days=warning_days, fallback_today=now.date(),
+                                              manual_steps=entry['manual_steps'], entered=entry['manual_steps_entered']))
     generated = now.strftime('%Y-%m-%dT%H:%M:%SZ')
     doc = readiness.document(reports, generated, kind)
     paths = []

@@ -34,8 +34,10 @@ description:
     read again; each planned user must be as intended and every other user exactly as it was, or the task fails
     naming them.
   - Users the task does not name are never touched, except with O(state=overridden).
-  - Service users are this collection's model; Avaya's Management API guide does not document them. See the
-    collection's C(docs/object-model.md).
+  - Avaya's Management API guide does not document service users; the resource that holds them on a release is what
+    O(api_profile) says. Where the node's release has none, the module writes nothing and returns each user in
+    RV(manual_steps) for a person to set in Web Manager (Security Manager > Service Users); a password is never
+    shown there. See the collection's C(docs/real-systems.md).
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
@@ -215,13 +217,29 @@ parsed:
   returned: state is parsed
   type: list
   elements: dict
+manual_steps:
+  description:
+    - Where this node's release has no carrier for the list (see O(api_profile)), one step per configured item for a
+      person in Web Manager, with C(system), C(node), C(setting), C(where), C(label), C(value), C(offline), C(reboot),
+      C(confirmed_by) and C(why); nothing is written then, and RV(before) and RV(after) are V(null).
+  returned: state is merged, replaced, overridden or deleted
+  type: list
+  elements: dict
+carrier:
+  description: The resource that holds the list on this node, or C(manual).
+  returned: when connected
+  type: str
+api_profile:
+  description: The name of the API profile used.
+  returned: when connected
+  type: str
 api_stats:
   description: Requests, logins, retries and re-logins this task made.
   returned: when connected
   type: dict
 '''
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import list_resource, resource, topology
+from ansible_collections.ipoffice.subscription.plugins.module_utils import list_resource, module_base, resource, topology
 
 ENTITY = 'ServiceUser'
 BUILT_IN = 'COMAdmin'
@@ -241,6 +259,21 @@ def wanted(item):
     if item.get('rights_groups') is not None:
         result[('RightsGroups',)] = list(item['rights_groups'])
     return result
+
+
+def manual(item, state):
+    """The manual step for one service user (Security Manager > Service Users); never shows a password."""
+    label = None if item['name'] == BUILT_IN else 'Service User %s' % item['name']
+    if state == 'deleted':
+        return 'comadmin', label, 'remove service user %s' % item['name']
+    value = {'Name': item['name']}
+    if item.get('account_status') is not None:
+        value['Account Status'] = item['account_status']
+    if item.get('rights_groups') is not None:
+        value['Rights Groups'] = ', '.join(item['rights_groups'])
+    if item.get('password') is not None:
+        value['Password'] = 'the one given to the task (not shown)'
+    return 'comadmin', label, value
 
 
 def check_input(params):
@@ -328,7 +361,13 @@ class ServiceUsers(object):
         named = [(index, group) for index, item in enumerate(config) for group in item.get('rights_groups') or []]
         if not named or client is None:
             return []
-        known = sorted(obj.get('Name') for obj in client.get('RightsGroup', node_address=target) if obj.get('Name'))
+        try:
+            groups = client.get('RightsGroup', node_address=target)
+        except module_base.api.IPOfficeError as exc:
+            if module_base.absent(exc):
+                return []  # this release does not list its rights groups: the device itself refuses an unknown one
+            raise
+        known = sorted(obj.get('Name') for obj in groups if obj.get('Name'))
         problems = []
         for index, group in named:
             if group not in known:
@@ -352,7 +391,7 @@ def main():
         module.fail_json(msg='; '.join(problems))
     users = ServiceUsers(module.params)
     spec = list_resource.ItemSpec(ENTITY, identity, wanted, create=CREATE, reset=CREATE, write_only=users.write_only,
-                                  protect=users.protect, check=users.check, check_reads_node=True)
+                                  protect=users.protect, check=users.check, check_reads_node=True, setting='comadmin', manual=manual)
     list_resource.ListTask(module, spec, module.params['config']).run()
 
 

@@ -13,14 +13,16 @@ version_added: 0.1.0
 description:
   - Sets the customer ID and the subscription server address of one IP Office node, the details from the order
     e-mail that Avaya's documents say are entered at the system's initial configuration.
-  - The system resolves the subscription server address through DNS and connects to the address it gets. The
-    address is therefore a host name, such as a regional C(*.avaya-sub.com) host like V(admin.uk1.avaya-sub.com);
-    a URL, a path, a port or an IP address is refused before any request.
+  - The system resolves the subscription server address (Web Manager's "License Server") through DNS and connects
+    to the address it gets. The address is therefore a host name, such as a regional C(*.avaya-sub.com) host like
+    V(admin.uk1.avaya-sub.com), given bare or in the URL form Avaya's guide writes (V(https://admin.uk1.avaya-sub.com));
+    a path, a port, plain C(http://) or an IP address is refused before any request.
   - Topology rule from Avaya's documents. In Server Edition only the Primary Server holds the subscription link, so
     the module refuses, before writing, to set these on a Secondary or an Expansion server. In an IP500 V2 SCN every
     IP500 V2 holds its own link, so the settings apply to each one; choose it with O(node_address).
-  - These settings are this collection's model; Avaya's Management API guide does not document them. See the
-    collection's C(docs/object-model.md).
+  - Avaya's Management API guide does not document these settings; where each lives on a release is what
+    O(api_profile) says. Where the node's release does not carry one, the module writes nothing for it and returns
+    it in RV(manual_steps) for a person to enter in Web Manager. See the collection's C(docs/real-systems.md).
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
@@ -37,9 +39,12 @@ options:
     type: str
   server_address:
     description:
-      - The subscription server address from the order e-mail, a host name such as V(admin.uk1.avaya-sub.com).
+      - The subscription server address from the order e-mail, a host name such as V(admin.uk1.avaya-sub.com), or the
+        same in the guide's URL form V(https://admin.uk1.avaya-sub.com). Both are the same setting; the module
+        writes it the way the node's API profile says (a bare host name unless the profile's C(form) is C(url)).
         Compared without regard to case.
-      - Not a URL, not a path, not a port, and not an IP address, because the system finds the server through DNS.
+      - Not a path, not a port, not plain C(http://), and not an IP address, because the system finds the server
+        through DNS and the link always tries ports 443 and 8443.
       - When not given it is kept (O(state=merged)).
     type: str
   state:
@@ -132,6 +137,29 @@ parsed:
   description: The subscription settings in O(running_config).
   returned: state is parsed
   type: dict
+manual_steps:
+  description:
+    - The settings this node's release has no carrier for (see O(api_profile)), one step each for a person in Web
+      Manager; empty when every setting was written or already right.
+    - Each has C(system), C(node), C(setting), C(where) (the Web Manager page), C(label), C(value) (what to enter),
+      C(offline) and C(reboot) (whether Web Manager edits it offline and it needs a reboot), C(confirmed_by) (the
+      checks that confirm it once entered), C(why), and for a default the node may already hold, C(note).
+  returned: state is merged or replaced
+  type: list
+  elements: dict
+  sample:
+    - {system: site-1, node: 192.0.2.10, setting: dns_server, where: System Settings > System > DNS,
+       label: DNS Service IP Address, value: 192.0.2.53, offline: true, reboot: true,
+       confirmed_by: [link.first_connection], why: the node does not serve systems DNS.DNSServerIPAddress}
+carriers:
+  description: Where each option lives on this node (the resource and field path), or C(manual).
+  returned: state is merged, replaced or gathered
+  type: dict
+  sample: {server: "systems: DNS.DNSServerIPAddress", backup_server: manual}
+api_profile:
+  description: The name of the API profile used (V(auto) unless O(api_profile) says otherwise).
+  returned: state is merged, replaced or gathered
+  type: str
 api_stats:
   description: Requests, logins, retries and re-logins this task made.
   returned: when connected
@@ -141,6 +169,8 @@ api_stats:
 from ansible_collections.ipoffice.subscription.plugins.module_utils import system_section, validators
 
 WRITE_STATES = ('merged', 'replaced')
+# Each option's setting (module_utils/profiles.py): where it lives depends on the API profile.
+OPTIONS = {'customer_id': 'customer_id', 'server_address': 'license_server'}
 
 
 def check_input(params):
@@ -148,7 +178,7 @@ def check_input(params):
     if params['customer_id'] is not None:
         problems.append(validators.check_customer_id('customer_id', params['customer_id']))
     if params['server_address'] is not None:
-        problems.append(validators.check_server_name('server_address', params['server_address']))
+        problems.append(validators.check_license_server('server_address', params['server_address']))
     return [p for p in problems if p]
 
 
@@ -184,7 +214,7 @@ def main():
     if problems:
         module.fail_json(msg='; '.join(problems))
     wanted = dict((option, module.params[option]) for option in ('customer_id', 'server_address'))
-    task = SubscriptionTask(module, 'Subscription', wanted, check_node=NodeRule(module.params['state']))
+    task = SubscriptionTask(module, OPTIONS, wanted, check_node=NodeRule(module.params['state']))
     task.run()
 
 

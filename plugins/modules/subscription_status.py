@@ -22,6 +22,11 @@ description:
     V(port_refused), V(tls_untrusted_certificate)) and RV(systems[].link.reason_text) in words.
   - The Management API guide documents licences but not the link. The link status is this collection's model of the
     device (resource C(subscriptionstatus), see C(docs/object-model.md)); licences are the guide's C(License) objects.
+  - On a release that does not serve the link status (it answers 404, 405 or an error), the link is judged from the
+    documented licences alone (RV(systems[].link.evidence) is V(licences)). Valid licences from a remote server with
+    none on the grace period mean V(connected), none yet V(not_connected), licences on the grace period
+    V(error_mode). The port, the reason codes and the days left are then unknown (V(null)). See
+    C(docs/real-systems.md).
   - Reading costs three requests whatever the number of nodes.
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
@@ -105,6 +110,11 @@ systems:
         reason_text:
           description: The same in words.
           type: str
+        evidence:
+          description: >-
+            What the link verdict rests on: V(link_status) (the link status resource) or V(licences) (a release
+            without it: judged from the documented licences).
+          type: str
         missing_prerequisites:
           description: >-
             Settings the link needs and the node lacks, among V(default_route), V(dns_server), V(time_source),
@@ -183,6 +193,11 @@ systems:
         C(state) is C(valid), C(partly_expired), C(expired), C(invalid) or C(none); C(grace) is true when any licence
         runs on the grace period; C(valid), C(expired), C(invalid) and C(other) count licences.
       type: dict
+evidence:
+  description: What the verdicts rest on, over all nodes read (V(link_status), V(licences)).
+  returned: success
+  type: list
+  elements: str
 connected:
   description: Every node that holds a link is connected.
   returned: success
@@ -200,31 +215,46 @@ api_stats:
 from ansible_collections.ipoffice.subscription.plugins.module_utils import link_status, module_base, schema, topology
 
 
+def _statuses(client, node_address):
+    """{node: SubscriptionStatus}, or None when the release has no link status resource (Avaya documents none)."""
+    try:
+        found = client.get('SubscriptionStatus', node_address=node_address)
+    except module_base.api.IPOfficeError as exc:
+        if module_base.absent(exc):
+            return None
+        raise
+    return dict((schema.to_facts('SubscriptionStatus', obj).get('node_address'), obj) for obj in found)
+
+
 def read(client, node_address=None):
     systems = client.get('System', node_address=node_address)
-    statuses = dict((schema.to_facts('SubscriptionStatus', obj).get('node_address'), obj)
-                    for obj in client.get('SubscriptionStatus', node_address=node_address))
+    statuses = _statuses(client, node_address)
     licences = [schema.to_facts('License', obj) for obj in client.get('License', node_address=node_address)]
     nodes = []
     for system in systems:
         address = topology.lan1_address(system)
-        status = schema.to_facts('SubscriptionStatus', statuses.get(address, {}))
         own = [licence for licence in licences if licence.get('pbx_address') in (address, None, '')]
-        facts = link_status.node_status(status, own)
+        if statuses is None:
+            facts = link_status.node_status_from_licences(own)
+        else:
+            facts = link_status.node_status(schema.to_facts('SubscriptionStatus', statuses.get(address, {})), own)
         facts['node_address'] = address
         facts['name'] = system.get('Name')
         facts['system_type'] = system.get('SystemType')
         described = topology.describe(system.get('SystemType'))
         facts['role'] = described['role']
         facts['holds_subscription_link'] = described['holds_subscription_link']
-        if not described['holds_subscription_link']:
+        # A node of unknown type (a release that does not say) is judged like a link holder, never skipped.
+        if described['holds_subscription_link'] is False:
             facts['ready'] = None
         nodes.append(facts)
-    holders = [node for node in nodes if node['holds_subscription_link']]
+    holders = [node for node in nodes if node['holds_subscription_link'] is not False]
     return {
         'changed': False,
         'systems': nodes,
         'connected': bool(holders) and all(node['link']['state'] == 'connected' for node in holders),
+        # What the verdicts rest on: the link status resource, or (a release without one) the documented licences.
+        'evidence': sorted(set(node['link']['evidence'] for node in nodes)),
         'all_ready': bool(holders) and all(node['ready'] for node in holders),
     }
 

@@ -18,7 +18,8 @@ description:
     own (C(ipaddress) query parameter) so that per-node lists such as IP routes are never mixed.
   - Passwords are never returned. The device reads them back empty, and the module drops them.
   - Which fields come from Avaya's guide and which are this collection's model is listed in the collection's
-    C(docs/object-model.md).
+    C(docs/object-model.md). The settings are read through O(api_profile)'s carriers; one the node's release does not
+    show reads V(null) (unknown, not empty), and RV(systems[].carriers) says where each came from.
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
@@ -106,11 +107,23 @@ systems:
       description: Time source, time server, time zone and local offset in minutes.
       type: dict
     subscription:
-      description: C(customer_id) and C(server_address).
+      description: >-
+        C(customer_id), C(server_address) (the host name, also when the device holds the URL form), and, where the
+        node's profile carries them, Web Manager's read-only C(system_id) and C(customer_name).
       type: dict
     licence_server:
       description: Licence server settings of the guide's C(PBXLicense).
       type: dict
+    licence_server_raw:
+      description: Every field of the guide's C(PBXLicense) as the device holds it, for an installer to compare.
+      type: dict
+    api_profile:
+      description: The name of the API profile the settings were read through.
+      type: str
+    carriers:
+      description: Where each setting was read (the resource and field path), or C(manual) where the node does not show it.
+      type: dict
+      sample: {dns_server: "systems: DNS.DNSServerIPAddress", default_route: iproutes, customer_id: manual}
     ip_routes:
       description: IP route records (C(ip_address), C(ip_mask), C(gateway), C(destination), C(metric)).
       type: list
@@ -142,7 +155,7 @@ api_stats:
     relogins: 0
 '''
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, schema, topology
+from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, profiles, schema, system_section, topology
 
 SUBSETS = {
     'ip_routes': 'IPRoute',
@@ -150,32 +163,76 @@ SUBSETS = {
     'rights_groups': 'RightsGroup',
     'licenses': 'License',
 }
+# The subsets whose resource an API profile places (a release may not serve them: then they are unknown, None).
+SUBSET_SETTINGS = {'ip_routes': 'default_route', 'service_users': 'comadmin'}
+
+# Facts of the single-value settings, by section, in the names the configuration modules use.
+SECTIONS = {
+    'dns': {'server': 'dns_server', 'backup_server': 'backup_dns_server', 'domain': 'dns_domain'},
+    'time': {'source': 'time_source', 'server': 'time_server', 'time_zone': 'time_zone', 'local_offset_minutes': 'time_offset'},
+    'subscription': {'customer_id': 'customer_id', 'server_address': 'license_server', 'system_id': 'system_id',
+                     'customer_name': 'customer_name'},
+}
 
 
-def describe_system(system):
+def describe_system(system, profile, client=None, target=None):
+    """One node's facts; the settings through the profile's carriers (None where none holds them)."""
     facts = schema.to_facts('System', system)
+    # A release that does not say what it is (Avaya's guide has no system type): unknown, never guessed.
+    facts.setdefault('system_type', None)
     lan1 = [lan for lan in facts.get('lans', []) if lan.get('name') == 'LAN1']
     facts['node_address'] = lan1[0].get('ip_address') if lan1 else None
     facts.update(topology.describe(facts.get('system_type')))
     facts['software_version'] = '%s.%s build %s' % (
         facts.get('major_version'), facts.get('minor_version'), facts.get('build_version'))
+    settings = [setting for names in SECTIONS.values() for setting in names.values()]
+    objects = {'systems': system}
+    carriers = system_section.find_carriers(profile, client, system, target, objects, settings)
+    values = system_section.read_settings(carriers, objects)
+    for section, names in SECTIONS.items():
+        facts[section] = dict((fact, values[setting]) for fact, setting in names.items())
+    # The guide's PBXLicense as the device holds it, every field, for an installer to compare.
+    facts['licence_server_raw'] = dict(system.get('PBXLicense') or {})
+    facts['api_profile'] = profile.name
+    facts['carriers'] = dict((setting, carriers[setting].describe()) for setting in settings if setting in profiles.SETTINGS)
     return facts
 
 
-def gather(client, subsets, node_address=None):
-    systems = [describe_system(obj) for obj in client.get('System', node_address=node_address)]
-    for facts in systems:
+def gather(client, subsets, profile, node_address=None):
+    raw = client.get('System', node_address=node_address)
+    systems = []
+    for obj in raw:
         # With several nodes, read each on its own so per-node lists never mix.
-        target = node_address or (facts['node_address'] if len(systems) > 1 else None)
+        lan1 = topology.lan1_address(obj)
+        target = node_address or (lan1 if len(raw) > 1 else None)
+        facts = describe_system(obj, profile, client, target)
         for subset, entity_name in SUBSETS.items():
             if subset not in subsets:
                 continue
-            items = [schema.to_facts(entity_name, obj) for obj in client.get(entity_name, node_address=target)]
-            if entity_name == 'License':
-                for item in items:
-                    item['status_name'] = schema.LICENSE_STATUS.get(item.get('status'), 'unknown')
-            facts[subset] = items
+            facts[subset] = _subset(client, profile, subset, entity_name, target or lan1, facts)
+        systems.append(facts)
     return systems
+
+
+def _subset(client, profile, subset, entity_name, target, facts):
+    carrier = profile.carrier(SUBSET_SETTINGS[subset]) if subset in SUBSET_SETTINGS else None
+    if isinstance(carrier, profiles.Manual):
+        facts['carriers'][SUBSET_SETTINGS[subset]] = carrier.describe()
+        return None
+    try:
+        objects = client.get(entity_name, node_address=target, resource=carrier.resource if carrier else None)
+    except module_base.api.IPOfficeError as exc:
+        if not module_base.absent(exc) or (carrier is not None and not carrier.probe and subset in SUBSET_SETTINGS):
+            raise
+        # Not served by this release: unknown, not empty.
+        if carrier is not None:
+            facts['carriers'][SUBSET_SETTINGS[subset]] = profiles.MANUAL
+        return None
+    items = [schema.to_facts(entity_name, obj) for obj in objects]
+    if entity_name == 'License':
+        for item in items:
+            item['status_name'] = schema.LICENSE_STATUS.get(item.get('status'), 'unknown')
+    return items
 
 
 def main():
@@ -187,7 +244,8 @@ def main():
     subsets = set(module.params['gather_subset'])
     if 'all' in subsets:
         subsets = set(SUBSETS)
-    module_base.run(module, lambda client: dict(changed=False, systems=gather(client, subsets)))
+    profile = module_base.api_profile(module)
+    module_base.run(module, lambda client: dict(changed=False, systems=gather(client, subsets, profile)))
 
 
 if __name__ == '__main__':

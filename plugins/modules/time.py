@@ -15,8 +15,9 @@ description:
     node (System > System in Manager).
   - Subscriptions need an accurate time source. Avaya's documents recommend the Google time service at
     C(time.google.com) and say the system's time zone must be correct for the site.
-  - These settings are this collection's model; Avaya's Management API guide does not document them. See the
-    collection's C(docs/object-model.md).
+  - Avaya's Management API guide does not document these settings; where each lives on a release is what
+    O(api_profile) says. Where the node's release does not carry one, the module writes nothing for it and returns
+    it in RV(manual_steps) for a person to enter in Web Manager. See the collection's C(docs/real-systems.md).
   - The time zone is stored as its IANA name (for example V(Europe/London)) in the field C(TimeSettings.TimeZone) of
     this collection's model. The module sends the name unchanged; a release that keeps its own list of zones
     changes only the collection's schema, not this module.
@@ -143,6 +144,29 @@ parsed:
   description: The time settings in O(running_config).
   returned: state is parsed
   type: dict
+manual_steps:
+  description:
+    - The settings this node's release has no carrier for (see O(api_profile)), one step each for a person in Web
+      Manager; empty when every setting was written or already right.
+    - Each has C(system), C(node), C(setting), C(where) (the Web Manager page), C(label), C(value) (what to enter),
+      C(offline) and C(reboot) (whether Web Manager edits it offline and it needs a reboot), C(confirmed_by) (the
+      checks that confirm it once entered), C(why), and for a default the node may already hold, C(note).
+  returned: state is merged or replaced
+  type: list
+  elements: dict
+  sample:
+    - {system: site-1, node: 192.0.2.10, setting: dns_server, where: System Settings > System > DNS,
+       label: DNS Service IP Address, value: 192.0.2.53, offline: true, reboot: true,
+       confirmed_by: [link.first_connection], why: the node does not serve systems DNS.DNSServerIPAddress}
+carriers:
+  description: Where each option lives on this node (the resource and field path), or C(manual).
+  returned: state is merged, replaced or gathered
+  type: dict
+  sample: {server: "systems: DNS.DNSServerIPAddress", backup_server: manual}
+api_profile:
+  description: The name of the API profile used (V(auto) unless O(api_profile) says otherwise).
+  returned: state is merged, replaced or gathered
+  type: str
 api_stats:
   description: Requests, logins, retries and re-logins this task made.
   returned: when connected
@@ -156,6 +180,8 @@ DEFAULT_TIME_SERVER = 'time.google.com'
 SOURCES = ['None', 'SNTP', 'Voicemail']
 OFFSET_MIN = -720
 OFFSET_MAX = 840
+# Each option's setting (module_utils/profiles.py): where it lives depends on the API profile.
+OPTIONS = {'source': 'time_source', 'server': 'time_server', 'time_zone': 'time_zone', 'local_offset_minutes': 'time_offset'}
 
 
 def check_input(params):
@@ -181,7 +207,7 @@ def main():
     if problems:
         module.fail_json(msg='; '.join(problems))
     wanted = dict((option, module.params[option]) for option in ('source', 'server', 'time_zone', 'local_offset_minutes'))
-    task = system_section.SectionTask(module, 'TimeSettings', wanted,
+    task = system_section.SectionTask(module, OPTIONS, wanted,
                                       defaults_if_empty={'source': DEFAULT_SOURCE, 'server': DEFAULT_TIME_SERVER},
                                       empty_values={'source': ('None',)})
     task.run()

@@ -119,6 +119,16 @@ def lab():
         subprocess.run([sys.executable, LABCTL, 'stop', '--state', state], check=False, capture_output=True)
 
 
+@pytest.fixture(autouse=True)
+def private_runtime_dir(tmp_path, monkeypatch):
+    """Each test's ansible-playbook runs keep their locks and session slots (module_utils/locks.py) in a folder
+    of the test's own: no session kept by one test's modules is offered to the next test's."""
+    folder = tmp_path / 'run'
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv('XDG_RUNTIME_DIR', str(folder))
+    return folder
+
+
 @pytest.fixture
 def fresh_lab(lab):
     lab.reset()

@@ -31,7 +31,12 @@ def _writes(lab, start):
 
 
 def _stored(lab, name='ip500-single'):
-    return lab.system(name)['config']['System']['Subscription']
+    """The two settings the module writes (the section also holds the read-only System ID and the Customer Name)."""
+    return _written(lab.system(name)['config']['System']['Subscription'])
+
+
+def _written(section):
+    return dict((key, section[key]) for key in ('CustomerID', 'ServerAddress'))
 
 
 def _config_without_subscription(state):
@@ -59,8 +64,7 @@ def test_merged_sets_details_then_changes_nothing_and_loses_nothing(fresh_lab, r
     assert second['changed'] is False and second['diff']['before'] == second['diff']['after']
     assert len(_writes(fresh_lab, start)) == 1  # the second run wrote nothing
     after = fresh_lab.system('ip500-single')
-    assert after['config']['System']['Subscription'] == {'CustomerID': 'ACME-0042',
-                                                         'ServerAddress': 'Admin.UK1.avaya-sub.com'}
+    assert _written(after['config']['System']['Subscription']) == {'CustomerID': 'ACME-0042', 'ServerAddress': 'Admin.UK1.avaya-sub.com'}
     # Nothing but Subscription changed, whether the device merges or replaces.
     assert _config_without_subscription(after) == _config_without_subscription(before)
 
@@ -178,12 +182,11 @@ def test_gathered_rendered_parsed(fresh_lab, run_playbook):
 
 
 @pytest.mark.parametrize('options, fragment', [
-    ({'server_address': 'https://admin.uk1.avaya-sub.com'},
+    ({'server_address': 'http://admin.uk1.avaya-sub.com'},
+     "server_address must be a host name or an https:// URL (the link is TLS): got 'http://admin.uk1.avaya-sub.com'"),
+    ({'server_address': 'https://admin.uk1.avaya-sub.com/api'},
      "server_address must be a host name such as admin.uk1.avaya-sub.com, not a URL or a path: "
-     "got 'https://admin.uk1.avaya-sub.com'"),
-    ({'server_address': 'admin.uk1.avaya-sub.com/api'},
-     "server_address must be a host name such as admin.uk1.avaya-sub.com, not a URL or a path: "
-     "got 'admin.uk1.avaya-sub.com/api'"),
+     "got 'https://admin.uk1.avaya-sub.com/api'"),
     ({'server_address': 'admin.uk1.avaya-sub.com:8443'},
      "server_address must be a host name such as admin.uk1.avaya-sub.com, without a port: "
      "got 'admin.uk1.avaya-sub.com:8443'"),

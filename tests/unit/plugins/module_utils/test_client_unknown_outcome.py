@@ -126,24 +126,3 @@ def test_a_failed_read_back_stops_all_writing():
     with pytest.raises(api.IPOfficeError, match='the read that should tell whether it was applied failed too: HTTP 500'):
         module_base.write_and_confirm(module, client, write, _reader(api.IPOfficeError('HTTP 500')))
     assert calls == ['write']
-
-
-def test_endpoint_lock_is_exclusive_per_endpoint(tmp_path, monkeypatch):
-    import fcntl
-    import os
-    monkeypatch.setattr(module_base.tempfile, 'gettempdir', lambda: str(tmp_path))
-    params = {'host': '192.0.2.1', 'port': 7070}
-    with module_base.endpoint_lock(params):
-        lock = [str(path) for path in tmp_path.iterdir()]
-        assert len(lock) == 1
-        other = os.open(lock[0], os.O_RDWR)
-        try:
-            with pytest.raises(BlockingIOError):
-                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            # Another endpoint has a lock of its own.
-            with module_base.endpoint_lock({'host': '192.0.2.2', 'port': 7070}):
-                pass
-        finally:
-            os.close(other)
-    with module_base.endpoint_lock(params):
-        pass  # released on leaving

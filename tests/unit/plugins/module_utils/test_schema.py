@@ -83,9 +83,12 @@ def test_alias_from_the_guides_sample_resolves():
         schema.entity('Nope')
 
 
-def test_reboot_fields_are_exactly_the_dns_fields():
+def test_reboot_fields_are_exactly_the_dns_and_remote_licence_server_fields():
+    # Web Manager edits both offline, with a reboot (docs/real-systems.md).
     assert sorted(p for p, f in schema.iter_fields('System') if f.reboot) == [
-        'DNS.BackupDNSServerIPAddress', 'DNS.DNSDomain', 'DNS.DNSServerIPAddress']
+        'DNS.BackupDNSServerIPAddress', 'DNS.DNSDomain', 'DNS.DNSServerIPAddress',
+        'PBXLicense.EnableRemoteServer', 'PBXLicense.LicenseServerID', 'PBXLicense.LicenseServerIPAddress',
+        'PBXLicense.LicenseServerPort', 'PBXLicense.LicenseServerURL']
 
 
 def _doc_rows():

@@ -40,7 +40,7 @@ CHECKS = [
     ('check_host', ()), ('check_port', ()), ('check_positive', ()), ('check_positive', (10,)), ('check_readable_file', ()),
     ('check_ipv4', ()), ('check_netmask', ()), ('check_host_or_ipv4', ()), ('check_server_name', ()),
     ('check_time_zone', ()), ('check_range', (0, 255)), ('check_customer_id', ()), ('check_port_list', ()),
-    ('check_url_path', ()),
+    ('check_url_path', ()), ('check_license_server', ()),
 ]
 
 
@@ -154,6 +154,25 @@ def test_property_server_name_accepts_dotted_names(value):
                  st.tuples(dotted_names, st.integers(1, 65535)).map(lambda p: '%s:%d' % p)))
 def test_property_server_name_refuses_addresses_single_labels_urls_and_ports(value):
     refused(v.check_server_name(OPTION, value, example='x.example.com'), value)
+
+
+@PROPERTY
+@given(st.tuples(dotted_names, st.sampled_from(['', 'https://', 'HTTPS://']), st.sampled_from(['', '/'])))
+def test_property_license_server_takes_a_name_or_the_guides_url_form_in_one_normal_form(parts):
+    host, scheme, slash = parts
+    normal, problem = v.normalise_license_server(scheme + host + (slash if scheme else ''))
+    assert problem is None
+    assert normal == host
+    # The normal form is a fixed point: normalising it again changes nothing.
+    assert v.normalise_license_server(normal) == (normal, None)
+
+
+@PROPERTY
+@given(st.one_of(ipv4_texts, dotted_names.map(lambda h: 'http://' + h), dotted_names.map(lambda h: 'wss://' + h),
+                 st.tuples(dotted_names, st.integers(1, 99999)).map(lambda p: 'https://%s:%d' % p),
+                 dotted_names.map(lambda h: 'https://' + h + '/path')))
+def test_property_license_server_refuses_addresses_other_schemes_bad_ports_and_paths(value):
+    refused(v.check_license_server(OPTION, value), value)
 
 
 @PROPERTY
