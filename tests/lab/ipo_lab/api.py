@@ -21,10 +21,11 @@ import uuid
 
 from aiohttp import web
 
-from . import envelope, model
+from . import envelope, model, releases
 from .lab import ROLE_APP_SERVER
 from .model import ENTITIES, ERR_BUILT_IN, ERR_FIELD, ERR_GUID_MISSING, ERR_IN_USE, ERR_NAME_EXISTS, ERR_NOT_FOUND, error_item
 from .security import RIGHT_READ, RIGHT_WRITE, check_password, split_names
+from .topology import guid_for
 
 LOG = logging.getLogger('ipo_lab.api')
 LAB_KEY = web.AppKey('lab', object)
@@ -120,47 +121,97 @@ class Call:
             return self.authenticate()
         resource = path[len(ADMIN_PREFIX):] if path.startswith(ADMIN_PREFIX) else None
         self.entry['resource'] = resource
-        if resource not in RESOURCE_METHODS or not self.served_here(resource):
+        found = self.resolve(resource)
+        if found is None:
             raise self.sma('404:NotFound', 'No such resource', 404, cause_data=path)
-        self.entry['resource'] = resource
-        methods = RESOURCE_METHODS[resource]
+        own, view = found
+        methods = RESOURCE_METHODS.get(own, ('GET', 'PUT'))
         if self.method not in methods:
             raise self.sma('405:MethodNotAllowed', 'Method not allowed', 405, headers={'Allow': ', '.join(methods)})
         self.entry['write'] = self.method in WRITE_METHODS
-        if resource != PROVISION:
-            self.entry['entities'] = [ENTITIES[resource].name]
+        if own != PROVISION:
+            self.entry['entities'] = [view.entity if view else ENTITIES[own].name]
         if not self.entry['write']:
-            return await self.resource(resource)
+            return await self.resource(resource, own, view)
         refused = self.before_write()
         if refused is not None:
             return refused
         try:
-            response = await self.resource(resource)
+            response = await self.resource(resource, own, view)
         except Reply as answer:
             response = self.reply(answer.body, answer.http_status, answer.headers)
         return await self.after_write(response)
 
-    def served_here(self, resource):
-        """Whether any system behind this listener runs a release whose API has the resource."""
+    def resolve(self, resource):
+        """(the lab's resource, the release's view or None) for a resource a release behind this listener serves."""
         if resource == PROVISION:
-            return True
-        return any(node.release.serves(resource) for node in self.lab.nodes(self.listener)) or not self.lab.nodes(self.listener)
+            return PROVISION, None
+        nodes = self.lab.nodes(self.listener)
+        if not nodes:
+            return (resource, None) if resource in RESOURCE_METHODS else None
+        for node in nodes:
+            found = node.release.resolve(resource)
+            if found is not None and (found[0] in RESOURCE_METHODS or found[0] == releases.SETTINGS_RESOURCE):
+                return found
+        return None
 
-    async def resource(self, resource):
+    async def resource(self, resource, own, view):
         session = self.session()
-        if resource == PROVISION:
+        if own == PROVISION:
             return await self.provision()
-        entity = ENTITIES[resource]
-        nodes = [node for node in self.targets() if node.release.serves(resource)]
+        nodes = [node for node in self.targets() if node.release.resolve(resource) is not None]
         if not nodes:
             # The node named by ?ipaddress= runs a release without this resource.
             raise self.sma('404:NotFound', 'No such resource', 404, cause_data=self.request.path)
         self.check_nodes(session, nodes)
+        if own == releases.SETTINGS_RESOURCE:
+            return await self.settings_resource(resource, view, nodes)
+        entity = ENTITIES[own]
         if self.method == 'GET':
-            return self.reply(envelope.records([render(entity, node, obj) for node in nodes for obj in node.objects(entity.name)]))
+            return self.reply(envelope.records([render(entity, node, obj, view) for node in nodes for obj in node.objects(entity.name)]))
         if self.method == 'DELETE':
-            return self.delete(entity, nodes[0])
-        return self.write(entity, nodes[0], await self.body_items())
+            return self.delete(entity, nodes[0], view)
+        items = await self.body_items()
+        if view is not None:
+            # The release's names back to the lab's; an entity of another name stays as sent, to be refused.
+            items = [(entity.name if name == view.entity else name, view.to_lab(obj)) for name, obj in items]
+        return self.write(entity, nodes[0], items, view)
+
+    async def settings_resource(self, resource, view, nodes):
+        """A renamed release's per-node resource that holds some settings and nothing else."""
+        release = nodes[0].release
+        if self.method == 'GET':
+            return self.reply(envelope.records([{view.entity: dict([('@GUID', settings_guid(node, view))]
+                                                                     + list(release.settings_object(resource, node.system).items()))}
+                                                for node in nodes]))
+        node = nodes[0]
+        items = await self.body_items()
+        result = model.Write(node.address)
+        system = None
+        for name, body in items:
+            if name != view.entity or not isinstance(body, dict):
+                result.errors.append(error_item(ERR_FIELD, 'Unexpected entity %s for %s' % (name, resource), name, node.address))
+                continue
+            body = dict(body)
+            guid = body.pop('@GUID', None)
+            if not guid:
+                result.errors.append(error_item(ERR_GUID_MISSING, 'GUID missing in body', '', node.address))
+                continue
+            if guid != settings_guid(node, view):
+                result.errors.append(error_item(ERR_NOT_FOUND, 'Object not found', guid, node.address))
+                continue
+            system = dict(node.system)
+            system.update(apply_settings(release, resource, node.system, body, node.semantics['System'], result))
+            model.validate_system(system, result, node)
+        if result.errors or system is None:
+            raise Reply(envelope.entity_errors([(view.entity.upper(), result.errors)], node.address))
+        node.system = system
+        if result.reboot:
+            node.reboot_pending = True
+        self.lab.save(node)
+        self.entry['applied'] = True
+        self.entry['changed'] = result.changed
+        return self.reply(envelope.written([{view.entity: {'@GUID': settings_guid(node, view)}}], result.reboot))
 
     # --- write faults -----------------------------------------------------------
 
@@ -333,7 +384,7 @@ class Call:
         self.entry['entities'] = [name for name, _obj in items]
         return items
 
-    def write(self, entity, node, items):
+    def write(self, entity, node, items, view=None):
         """PUT or POST of one or more objects: all are applied, or none."""
         working = copy.deepcopy(node.objects(entity.name))
         failures, results = [], []
@@ -357,7 +408,7 @@ class Call:
         self.lab.save(node)
         self.entry['applied'] = True
         self.entry['changed'] = changed
-        return self.reply(envelope.written([created(entity, obj) for obj in results], reboot))
+        return self.reply(envelope.written([created(entity, obj, view) for obj in results], reboot))
 
     def write_one(self, entity, node, working, name, body):
         result = model.Write(node.address)
@@ -380,11 +431,14 @@ class Call:
                 result.errors.append(error_item(ERR_NOT_FOUND, 'Object not found', guid, node.address))
                 return result
             if entity.name == 'System':
-                # The release's view: fields it does not show are neither accepted nor touched.
+                # The release's view: fields it does not show are neither accepted nor touched; a renamed
+                # release's setting paths land in the lab's own sections.
                 release = node.release
-                new = model.apply(release.system_view(entity.fields), release.visible(working[index]), body,
-                                  node.semantics[entity.name], result)
-                new.update(release.hidden(working[index]))
+                mode = node.semantics[entity.name]
+                new = model.apply(release.system_view(entity.fields), release.visible(working[index]),
+                                  release.take_settings('systems', body, result)[1], mode, result)
+                new.update(apply_settings(release, 'systems', working[index], body, mode, result))
+                new = dict((name, new[name]) for name in working[index] if name in new)
             else:
                 new = model.apply(entity.fields, working[index], body, node.semantics[entity.name], result)
         else:
@@ -409,7 +463,7 @@ class Call:
         result.obj = new
         return result
 
-    def delete(self, entity, node):
+    def delete(self, entity, node, view=None):
         guid = self.request.query.get('guid', '').strip()
         if not guid:
             raise self.sma('400:BadRequest', 'guid query parameter missing', location=node.address)
@@ -429,7 +483,7 @@ class Call:
         self.lab.save(node)
         self.entry['applied'] = True
         self.entry['changed'] = True
-        return self.reply(envelope.written([created(entity, target)], False))
+        return self.reply(envelope.written([created(entity, target, view)], False))
 
     # --- provisionIPAddress ---------------------------------------------------
 
@@ -465,19 +519,48 @@ class Call:
         return self.reply(envelope.written([{'ProvisionIPAddress': {'IPAddress': node.address}} for node in chosen], False))
 
 
-def render(entity, node, obj):
+def render(entity, node, obj, view=None):
     """One stored object as the node's release shows it."""
     if entity.name == 'System':
-        return model.render_view(entity, node.release.system_view(entity.fields), node.release.visible(obj))
-    return model.render(entity, obj)
+        return model.render_view(entity, node.release.system_view(entity.fields), node.release.served_system(obj))
+    rendered = model.render(entity, obj)
+    if view is not None:
+        return {view.entity: view.render(rendered[entity.name])}
+    return rendered
 
 
-def created(entity, obj):
+def created(entity, obj, view=None):
     """The entity item of a write answer: its GUID, and its Name where it has one (as the guide's User answers)."""
     item = {'@GUID': obj['@GUID']}
     if entity.name in ('ServiceUser', 'RightsGroup'):
-        item['Name'] = obj['Name']
-    return {entity.name: item}
+        item[view.fields.get('Name', 'Name') if view else 'Name'] = obj['Name']
+    return {view.entity if view else entity.name: item}
+
+
+def settings_guid(node, view):
+    return guid_for(node.name, view.entity)
+
+
+def apply_settings(release, resource, system, body, mode, write):
+    """The lab's hidden System sections after a write of the setting paths a release serves in resource.
+
+    Under replace, a setting of the resource that the body leaves out is emptied, as any field is."""
+    values, rest = release.take_settings(resource, body, write)
+    hidden = release.hidden(system)
+    if resource != 'systems':
+        for name in rest:
+            write.fail(name, 'unknown field')
+    if not values and mode != 'replace':
+        return copy.deepcopy(hidden)
+    sections = {}
+    for setting in getattr(release, 'settings_of', lambda _resource: [])(resource):
+        section, field = releases.SYSTEM_SETTINGS[setting]
+        if setting in values:
+            sections.setdefault(section, {})[field] = values[setting]
+        elif mode == 'replace':
+            sections.setdefault(section, {})[field] = model.empty(model.SYSTEM_FIELDS[section].children[field])
+    fields = dict((name, model.SYSTEM_FIELDS[name]) for name in hidden)
+    return model.apply(fields, hidden, sections, 'merge', write)
 
 
 def basic_credentials(header):

@@ -12,21 +12,8 @@ import copy
 import uuid
 
 from . import model
+from .releases import SYSTEM_SETTINGS
 from .security import hash_password
-
-# setting -> (System section, field); the labels are Web Manager's (docs/real-systems.md).
-SYSTEM_SETTINGS = {
-    'dns_server': ('DNS', 'DNSServerIPAddress'),
-    'backup_dns_server': ('DNS', 'BackupDNSServerIPAddress'),
-    'dns_domain': ('DNS', 'DNSDomain'),
-    'time_source': ('TimeSettings', 'TimeSettingConfigSource'),
-    'time_server': ('TimeSettings', 'TimeServerAddress'),
-    'time_zone': ('TimeSettings', 'TimeZone'),
-    'time_offset': ('TimeSettings', 'LocalTimeOffset'),
-    'customer_id': ('Subscription', 'CustomerID'),
-    'customer_name': ('Subscription', 'CustomerName'),
-    'license_server': ('Subscription', 'ServerAddress'),
-}
 OTHER_SETTINGS = ('default_route', 'comadmin')
 SETTINGS = tuple(SYSTEM_SETTINGS) + OTHER_SETTINGS
 

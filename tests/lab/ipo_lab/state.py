@@ -146,7 +146,7 @@ class SystemState:
         self.registered = spec.registered
         self.reboot_pending = False
         self.semantics = {}
-        self.release = releases.release(spec.api_profile)
+        self.release = releases.release(spec.api_profile, spec.renamed)
         self.link = None    # the LinkAgent, attached by the Lab
         self.reset()
 

@@ -93,6 +93,7 @@ class SystemSpec:
     listen: str = None
     api_profile: str = 'model'
     vendor_fields: dict = None
+    renamed: object = None          # the releases.Renamed a system with api_profile renamed plays
 
     @property
     def lan1(self):
@@ -245,6 +246,23 @@ def check_vendor_fields(value, where):
     return dict(value)
 
 
+def _releases(value):
+    """The topology's releases: name -> releases.Renamed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TopologyError('releases: expected a mapping of release names to their renaming')
+    found = {}
+    for name, spec in value.items():
+        if not NAME_RE.match(str(name)):
+            raise TopologyError('releases: %r may use letters, digits, ".", "_" and "-" only' % name)
+        try:
+            found[str(name)] = releases.renamed(str(name), spec, 'releases.%s' % name)
+        except releases.ReleaseError as exc:
+            raise TopologyError(str(exc))
+    return found
+
+
 def check_quirks(value, where):
     """Check listener switches; used for the topology and for the control API."""
     if not isinstance(value, dict):
@@ -293,6 +311,14 @@ def _system(item, deployment, kind, defaults, where):
     api_profile = str(item.get('api_profile', 'model'))
     if api_profile not in releases.NAMES:
         raise TopologyError('%s.api_profile: %r is not one of %s' % (where, api_profile, ', '.join(releases.NAMES)))
+    renamed = None
+    if api_profile == releases.RENAMED:
+        renamed = defaults['releases'].get(item.get('release'))
+        if renamed is None:
+            raise TopologyError('%s.release: a renamed system names one of the topology\'s releases (%s)'
+                                % (where, ', '.join(sorted(defaults['releases'])) or 'none defined'))
+    elif item.get('release') is not None:
+        raise TopologyError('%s.release: only a system with api_profile renamed plays a named release' % where)
     vendor_fields = dict(defaults['vendor_fields'])
     vendor_fields.update(check_vendor_fields(item.get('vendor_fields'), where + '.vendor_fields'))
     return SystemSpec(
@@ -311,6 +337,7 @@ def _system(item, deployment, kind, defaults, where):
         listen=lans[0].address if kind == SERVER_EDITION else None,
         api_profile=api_profile,
         vendor_fields=vendor_fields,
+        renamed=renamed,
     )
 
 
@@ -343,7 +370,8 @@ def parse(data):
     groups = _groups(_need(data, 'rights_groups', 'topology'), 'rights_groups')
     users = _users(_need(data, 'service_users', 'topology'), groups, 'service_users')
     defaults = {'groups': groups, 'users': users, 'semantics': check_semantics(lab.get('semantics'), 'lab.semantics'),
-                'vendor_fields': check_vendor_fields(lab.get('vendor_fields'), 'lab.vendor_fields')}
+                'vendor_fields': check_vendor_fields(lab.get('vendor_fields'), 'lab.vendor_fields'),
+                'releases': _releases(data.get('releases'))}
     raw = _need(data, 'deployments', 'topology', list)
     deployments = [_deployment(item, defaults, 'deployments[%d]' % index) for index, item in enumerate(raw)]
     spec = LabSpec(
