@@ -99,9 +99,6 @@ class ListTask(object):
         self.config = config or []
         self.profile = module_base.api_profile(module)
         self.carrier = self.profile.carrier(spec.setting)
-        if isinstance(self.carrier, profiles.Items) and self.carrier.fields:
-            module.fail_json(msg='API profile %s: renamed fields for %s are not supported yet; nothing was changed'
-                                 % (self.profile.source, spec.setting))
 
     # -- offline states ----------------------------------------------------
 
@@ -140,7 +137,9 @@ class ListTask(object):
         if isinstance(self.carrier, profiles.Manual):
             return None
         try:
-            return client.get(self.entity, node_address=target, resource=self.carrier.resource)
+            # In the device's names and forms; the module reasons in the model's.
+            found = [self.carrier.to_model(obj) for obj in client.get(self.carrier.entity, node_address=target,
+                                                                     resource=self.carrier.resource)]
         except module_base.api.IPOfficeError as exc:
             if not module_base.absent(exc):
                 raise
@@ -150,6 +149,11 @@ class ListTask(object):
             raise profiles.ProfileError('API profile %s: setting %s is carried by resource %s, which this node does not '
                                         'serve (%s); nothing was changed' % (self.profile.source, self.spec.setting,
                                                                              self.carrier.resource, exc))
+        wrong = None if self.carrier.probe else self.carrier.wrong_form(found)
+        if wrong:
+            raise profiles.ProfileError('API profile %s: setting %s at %s %s; nothing was changed. The profile may describe '
+                                        'another release' % (self.profile.source, self.spec.setting, self.carrier.resource, wrong))
+        return found
 
     def gather(self, client):
         system, target = self._node(client)
@@ -289,11 +293,12 @@ class ListTask(object):
             for path, value in op.changes.items():
                 resource.set_path(obj, path, value)
             return lambda: client.call('POST', self.entity_resource, node_address=target,
-                                       objects=[(self.entity, schema.to_device(self.entity, obj))])
+                                       objects=[(self.carrier.entity, self.carrier.to_device(schema.to_device(self.entity, obj)))])
         if op.method == 'PUT':
             payload = resource.build_payload(self.entity, op.current, op.changes,
                                              update=self.profile.update_of(self.carrier.resource, self.entity))
-            return lambda: client.call('PUT', self.entity_resource, node_address=target, objects=[(self.entity, payload)])
+            return lambda: client.call('PUT', self.entity_resource, node_address=target,
+                                       objects=[(self.carrier.entity, self.carrier.to_device(payload))])
         return lambda: client.call('DELETE', self.entity_resource, node_address=target, guid=op.current.get(schema.GUID_KEY))
 
     def outcome(self, before, after, op):

@@ -114,6 +114,7 @@ SETTINGS = dict((setting.name, setting) for setting in (
 # Read-only values a profile may name so system_info can show them.
 READ_ONLY = ('system_id', 'customer_name')
 LIST_SETTINGS = ('default_route', 'comadmin')
+LIST_ENTITIES = {'default_route': 'IPRoute', 'comadmin': 'ServiceUser'}
 SCALAR_SETTINGS = tuple(name for name in SETTINGS if name not in LIST_SETTINGS) + READ_ONLY
 FORMS = {'server': ('host', 'url')}
 
@@ -201,6 +202,24 @@ class Field(object):
         """Paths this carrier writes that the object does not have."""
         return ['.'.join(path) for path in [self.path] + list(self.also) if not _has_path(obj, path)]
 
+    def wrong_form(self, obj):
+        """What is wrong when the field holds a value that is not of this setting's form (the profile then
+        describes another release), else None. An empty field fits any form."""
+        value = _get(obj, self.path)
+        if value in (None, ''):
+            return None
+        kind = SETTINGS[self.setting].kind if self.setting in SETTINGS else 'text'
+        text = value if isinstance(value, str) else str(value)
+        if kind == 'server' and self.form == 'url' and not text.lower().startswith('https://'):
+            return 'holds %r, not the URL form https://host the profile says' % value
+        if kind == 'server' and self.form != 'url' and '://' in text:
+            return 'holds %r, not a bare host name as the profile says' % value
+        if kind == 'ipv4' and not validators.is_ipv4_address(text):
+            return 'holds %r, not an IPv4 address' % value
+        if kind == 'int' and not (isinstance(value, int) or text.strip().lstrip('+-').isdigit()):
+            return 'holds %r, not a number' % value
+        return None
+
     def read(self, obj):
         """The setting's value in its canonical form, or None when the object does not have the field."""
         if not self.present(obj):
@@ -221,20 +240,58 @@ class Field(object):
 
 class Items(object):
     """A resource of records (IP routes, service users), in the model's field names
-    unless the profile renames them (fields: {model name: device name})."""
+    unless the profile renames them (fields: {model name: device name}).
+
+    entity: the device's entity name; model: the schema's entity the collection
+    reasons in (IPRoute, ServiceUser). form 'blank': the release shows and takes
+    a default route with a blank address and mask instead of 0.0.0.0."""
 
     kind = 'items'
 
-    def __init__(self, setting, resource, entity, fields=None, probe=False):
+    def __init__(self, setting, resource, entity, fields=None, probe=False, form=None):
         self.setting = setting
         self.resource = resource
         self.entity = entity
+        self.model = LIST_ENTITIES[setting]
         self.fields = fields or {}
+        self.back = dict((device, model) for model, device in self.fields.items())
+        self.form = form
         # auto: a resource that is not served makes the setting manual instead of an error.
         self.probe = probe
 
     def describe(self):
         return self.resource
+
+    @property
+    def renamed(self):
+        return bool(self.fields) or self.entity != self.model
+
+    def to_model(self, obj):
+        """A device object (device names, as received) -> the schema's canonical object of the model entity."""
+        if not self.renamed:
+            return obj
+        return schema.normalise(self.model, dict((self.back.get(name, name), value) for name, value in obj.items()))
+
+    def wrong_form(self, objects):
+        """What is wrong when the node's default route is not written the way the profile's form says, else None."""
+        if self.form not in ('zero', 'blank'):
+            return None
+        for obj in objects:
+            address, mask = obj.get('IPAddress'), obj.get('IPMask')
+            if self.form == 'zero' and address == '' and mask == '':
+                return 'holds a default route with a blank address and mask, not 0.0.0.0 as the profile says'
+            if self.form == 'blank' and address == '0.0.0.0' and mask == '0.0.0.0':
+                return 'holds a default route as 0.0.0.0/0.0.0.0, not blank as the profile says'
+        return None
+
+    def to_device(self, obj):
+        """The model entity's device form (schema.to_device) -> the device's names, and its form of a default route."""
+        out = dict((self.fields.get(name, name), value) for name, value in obj.items())
+        if self.form == 'blank':
+            address, mask = self.fields.get('IPAddress', 'IPAddress'), self.fields.get('IPMask', 'IPMask')
+            if out.get(address) in ('0.0.0.0', '') and out.get(mask) in ('0.0.0.0', ''):
+                out[address] = out[mask] = ''
+        return out
 
 
 # -- the settings' values --------------------------------------------------------
@@ -310,7 +367,7 @@ class Profile(object):
         if spec == MANUAL:
             return Manual(setting, 'the API profile %s has no carrier for it' % self.name)
         if setting in LIST_SETTINGS:
-            return Items(setting, spec['resource'], spec['entity'], spec.get('fields'), probe=self.probe)
+            return Items(setting, spec['resource'], spec['entity'], spec.get('fields'), probe=self.probe, form=spec.get('form'))
         entity = spec.get('entity') or self.resources.get(spec['resource'], {}).get('entity') or 'System'
         return Field(setting, spec['resource'], entity, _split(spec['path']), spec.get('form'),
                      dict((_split(path), value) for path, value in (spec.get('with') or {}).items()))
@@ -326,6 +383,10 @@ class Profile(object):
             return carrier
         missing = carrier.missing(obj)
         if not missing:
+            wrong = None if self.probe else carrier.wrong_form(obj)
+            if wrong:
+                raise ProfileError('API profile %s: setting %s at %s %s; nothing was changed. The profile may describe '
+                                   'another release' % (self.source, setting, carrier.describe(), wrong))
             return carrier
         if self.probe:
             return Manual(setting, 'the node does not serve %s' % ', '.join('%s: %s' % (carrier.resource, path) for path in missing))
@@ -418,13 +479,21 @@ def _carrier_spec(setting, spec, resources, where):
     if not isinstance(resource, str) or not resource or '/' in resource or '?' in resource:
         raise ProfileError('%s.resource must be a resource name under admin/v1, such as systems: got %r' % (where, resource))
     if setting in LIST_SETTINGS:
-        allowed = {'resource', 'entity', 'fields', 'learned'}
+        allowed = {'resource', 'entity', 'fields', 'form', 'learned'}
+        if spec.get('form') not in (None, 'zero', 'blank') or (spec.get('form') and setting != 'default_route'):
+            raise ProfileError('%s.form must be zero or blank (how the release writes a default route\'s address), '
+                               'for default_route only' % where)
         entity = spec.get('entity')
         if not isinstance(entity, str) or not entity:
             raise ProfileError('%s.entity must name the entity the resource serves, such as IPRoute' % where)
         fields = spec.get('fields') or {}
         if not isinstance(fields, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
             raise ProfileError('%s.fields must map model field names to the device\'s names' % where)
+        known = sorted(key for key in schema.entity(LIST_ENTITIES[setting]).fields if not key.startswith('@'))
+        wrong = sorted(set(fields) - set(known))
+        if wrong:
+            raise ProfileError('%s.fields: %s is not a field of the model\'s %s (%s)' % (where, wrong[0], LIST_ENTITIES[setting],
+                                                                                      ', '.join(known)))
         _declare(resource, entity, where)
     else:
         allowed = {'resource', 'entity', 'path', 'form', 'with', 'learned'}

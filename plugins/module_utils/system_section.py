@@ -52,9 +52,12 @@ def _read_one(profile, client, carrier, node):
     try:
         found = client.get(carrier.entity, node_address=node, resource=carrier.resource)
     except module_base.api.IPOfficeError as exc:
-        if profile.probe and module_base.absent(exc):
+        if not module_base.absent(exc):
+            raise
+        if profile.probe:
             return None
-        raise
+        raise profiles.ProfileError('API profile %s: setting %s is carried by %s, a resource this node does not serve (%s); '
+                                    'nothing was changed' % (profile.source, carrier.setting, carrier.describe(), exc))
     if len(found) != 1:
         raise module_base.ModuleInputError('%s holds %d %s objects for node %s; a setting carrier needs exactly one'
                                            % (carrier.resource, len(found), carrier.entity, node))

@@ -220,7 +220,11 @@ def _subset(client, profile, subset, entity_name, target, facts):
         facts['carriers'][SUBSET_SETTINGS[subset]] = carrier.describe()
         return None
     try:
-        objects = client.get(entity_name, node_address=target, resource=carrier.resource if carrier else None)
+        if carrier is None:
+            objects = client.get(entity_name, node_address=target)
+        else:
+            # In the release's names; the facts use the model's.
+            objects = [carrier.to_model(obj) for obj in client.get(carrier.entity, node_address=target, resource=carrier.resource)]
     except module_base.api.IPOfficeError as exc:
         if not module_base.absent(exc) or (carrier is not None and not carrier.probe and subset in SUBSET_SETTINGS):
             raise
