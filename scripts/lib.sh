@@ -3,6 +3,7 @@
 #
 # Set-up it provides (each step idempotent and quick when nothing changed):
 #   ipo_install_system_packages  Debian packages via apt-get, only when missing
+#   ipo_install_probe_user       the unprivileged account the system tests' probe hosts log in as
 #   ipo_install_venv             virtualenv ($IPOFFICE_VENV, default .venv) with
 #                                requirements/test.txt, skipped when its stamp
 #                                matches the requirements file
@@ -67,7 +68,17 @@ _ipo_apt_install() {
         _IPO_APT_UPDATED=1
     fi
     ipo_log "apt-get install $*"
-    apt-get install -y -qq --no-install-recommends "$@"
+    # A package must not start its daemon on this machine (openssh-server would listen on port 22 of the host):
+    # policy-rc.d answering 101 tells invoke-rc.d not to start anything, for the length of the install only.
+    local policy=/usr/sbin/policy-rc.d guard=0 rc=0
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\n# scripts/lib.sh: no daemon starts during this install\nexit 101\n' >"$policy"
+        chmod 0755 "$policy"
+        guard=1
+    fi
+    apt-get install -y -qq --no-install-recommends "$@" || rc=$?
+    ((guard)) && rm -f "$policy"
+    return "$rc"
 }
 
 ipo_install_system_packages() {
@@ -82,11 +93,29 @@ ipo_install_system_packages() {
     command -v "$IPO_PYTHON_BOOT" >/dev/null 2>&1 || missing+=(python3)
     # The readiness report's HTML is checked in a real browser (headless).
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    # The system tests' probe hosts: Debian's OpenSSH server, started by the tests in their own network
+    # namespaces (tests/system/sitenet.py), never as a service of this machine.
+    [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+    command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
     if ((${#missing[@]})); then
         _ipo_apt_install "${missing[@]}"
     else
         ipo_log "Debian packages: all present"
     fi
+}
+
+# The unprivileged account the system tests log in to their probe hosts as, so they show that
+# the checks need no root there (docs/validate.md). No password ('*': not locked, no password login).
+IPO_PROBE_USER=ipoffice-probe
+
+ipo_install_probe_user() {
+    if id -u "$IPO_PROBE_USER" >/dev/null 2>&1; then
+        ipo_log "probe user $IPO_PROBE_USER: present"
+        return 0
+    fi
+    [[ "$(id -u)" == 0 ]] || ipo_die "the probe user $IPO_PROBE_USER is missing and this is not root: create it first"
+    useradd --system --create-home --home-dir "/var/lib/$IPO_PROBE_USER" --shell /bin/sh --password '*' "$IPO_PROBE_USER"
+    ipo_log "created the probe user $IPO_PROBE_USER (home /var/lib/$IPO_PROBE_USER)"
 }
 
 # --- virtualenv ---------------------------------------------------------------
@@ -212,6 +241,7 @@ ipo_setup() {
     mkdir -p "$IPO_LOGS"
     ipo_banner "set-up"
     ipo_install_system_packages
+    ipo_install_probe_user
     ipo_install_venv
     ipo_install_get_pip_standin
     ipo_make_tree

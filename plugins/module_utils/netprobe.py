@@ -25,24 +25,14 @@ encrypted.
 
 from __future__ import annotations
 
+import base64
 import errno
-import importlib.util
+import hashlib
+import os
 import socket
 import ssl
 import struct
 import time
-
-# The websockets library costs more to import than a whole port check takes: it is imported only when a
-# WebSocket is opened (tls_check and link_quality_check with a client certificate), never by port_check.
-HAS_WEBSOCKETS = importlib.util.find_spec('websockets') is not None
-WEBSOCKETS_IMPORT_ERROR = None if HAS_WEBSOCKETS else 'ModuleNotFoundError: No module named \'websockets\''
-
-
-def _websockets():
-    """(connect, exceptions) of the websockets sync client, imported on first use."""
-    from websockets.sync.client import connect  # pylint: disable=import-outside-toplevel
-    from websockets import exceptions  # pylint: disable=import-outside-toplevel
-    return connect, exceptions
 
 
 # -- TLS records (pure) ---------------------------------------------------------------------------------------------
@@ -643,50 +633,326 @@ def _close(sock, tls, outgoing, completed):
         pass
 
 
-# -- WebSocket (the websockets library's sync client) -----------------------------------------------------------------
+# -- WebSocket (RFC 6455): the client side, just what the checks need ------------------------------------------------
+#
+# Why not the websockets library: the checks run on probe hosts that have Python 3 and nothing else (docs/validate.md).
+# A client that opens one connection, sends a few text messages and pings, and reads text, binary, pong and close
+# frames is the HTTP upgrade of section 4 and the framing of section 5: the codec below is pure and unit-tested
+# against the RFC's own examples; the connection is proven against the lab's COM (aiohttp's server) by the system
+# tests.
+
+WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+MAX_HEADER_BYTES = 65536
+CLOSE_TIMEOUT = 2.0
+
+
+class WebSocketError(Exception):
+    """A WebSocket that could not be opened or used. kind: status, handshake, closed, protocol or too_big."""
+
+    def __init__(self, kind, text, status=None):
+        super(WebSocketError, self).__init__(text)
+        self.kind = kind
+        self.text = text
+        self.status = status
+
 
 def websocket_uri(server_name, port, path):
     return 'wss://%s%s%s' % (server_name, '' if port == 443 else ':%d' % port, path)
 
 
+def accept_key(key):
+    """The Sec-WebSocket-Accept a server must answer to key (RFC 6455 section 4.2.2)."""
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode('ascii')).digest()).decode('ascii')
+
+
+def upgrade_request(server_name, port, path, key):
+    host = server_name if port == 443 else '%s:%d' % (server_name, port)
+    return ('GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n'
+            'Sec-WebSocket-Version: 13\r\nUser-Agent: ipoffice.subscription\r\n\r\n' % (path, host, key)).encode('ascii')
+
+
+def check_upgrade_response(head, key):
+    """The status code of the server's answer to the upgrade; WebSocketError unless it is a valid 101."""
+    lines = head.decode('iso-8859-1').split('\r\n')
+    parts = lines[0].split(' ', 2)
+    if len(parts) < 2 or not parts[0].startswith('HTTP/') or not parts[1].isdigit():
+        raise WebSocketError('handshake', 'the server did not answer the upgrade with HTTP: %r' % lines[0][:80])
+    status = int(parts[1])
+    if status != 101:
+        raise WebSocketError('status', 'the server answered the upgrade with HTTP %d instead of 101' % status, status)
+    headers = {}
+    for line in lines[1:]:
+        name, _sep, value = line.partition(':')
+        headers[name.strip().lower()] = value.strip()
+    if headers.get('upgrade', '').lower() != 'websocket' or 'upgrade' not in headers.get('connection', '').lower():
+        raise WebSocketError('handshake', 'the upgrade was answered 101 without Upgrade: websocket and Connection: Upgrade')
+    if headers.get('sec-websocket-accept') != accept_key(key):
+        raise WebSocketError('handshake', 'the upgrade was answered with a wrong Sec-WebSocket-Accept')
+    if headers.get('sec-websocket-extensions'):
+        raise WebSocketError('handshake', 'the server chose extensions that were not offered: %s'
+                             % headers['sec-websocket-extensions'])
+    return status
+
+
+def encode_frame(opcode, payload, mask_key):
+    """One final frame from the client: masked with the 4-byte mask_key, as section 5.3 requires of a client."""
+    size = len(payload)
+    head = struct.pack('!B', 0x80 | opcode)
+    if size < 126:
+        head += struct.pack('!B', 0x80 | size)
+    elif size < 65536:
+        head += struct.pack('!BH', 0x80 | 126, size)
+    else:
+        head += struct.pack('!BQ', 0x80 | 127, size)
+    masked = bytes(byte ^ mask_key[index % 4] for index, byte in enumerate(payload))
+    return head + mask_key + masked
+
+
+def decode_frame(data, max_size):
+    """(fin, opcode, payload, bytes used) of the first frame in data, or None while it is not all there.
+
+    Frames from a server come unmasked, but a masked one is read too. WebSocketError for what the RFC forbids."""
+    if len(data) < 2:
+        return None
+    first, second = data[0], data[1]
+    if first & 0x70:
+        raise WebSocketError('protocol', 'a frame with reserved bits set (an extension that was not agreed)')
+    fin, opcode = bool(first & 0x80), first & 0x0F
+    size = second & 0x7F
+    pos = 2
+    if size == 126:
+        if len(data) < 4:
+            return None
+        size = struct.unpack('!H', data[2:4])[0]
+        pos = 4
+    elif size == 127:
+        if len(data) < 10:
+            return None
+        size = struct.unpack('!Q', data[2:10])[0]
+        pos = 10
+    if opcode >= OP_CLOSE and (size > 125 or not fin):
+        raise WebSocketError('protocol', 'a control frame that is fragmented or longer than 125 bytes')
+    if size > max_size:
+        raise WebSocketError('too_big', 'a frame of %d bytes, more than the %d allowed' % (size, max_size))
+    mask_key = None
+    if second & 0x80:
+        if len(data) < pos + 4:
+            return None
+        mask_key = data[pos:pos + 4]
+        pos += 4
+    if len(data) < pos + size:
+        return None
+    payload = data[pos:pos + size]
+    if mask_key:
+        payload = bytes(byte ^ mask_key[index % 4] for index, byte in enumerate(payload))
+    return fin, opcode, payload, pos + size
+
+
+class Pong(object):
+    """The answer to one ping: is_set() once the pong came, wait(timeout) reads until it comes or time runs out."""
+
+    def __init__(self, connection):
+        self._connection = connection
+        self.received = False
+
+    def is_set(self):
+        return self.received
+
+    def wait(self, timeout):
+        try:
+            self._connection.pump(lambda: self.received, time.monotonic() + timeout)
+        except TimeoutError:
+            pass
+        return self.received
+
+
+class WebSocket(object):
+    """An open client WebSocket over a TLS socket. One thread: frames are read only while a caller waits (recv,
+    Pong.wait), and a server's ping is answered then."""
+
+    def __init__(self, sock, max_size, leftover=b''):
+        self.socket = sock
+        self.max_size = max_size
+        self.status = 101
+        self.tls_version = sock.version() if hasattr(sock, 'version') else None
+        self._buffer = leftover
+        self._messages = []
+        self._fragments = None
+        self._pongs = {}
+        self.close_code = None
+        self.closed = False
+
+    # -- writing ---------------------------------------------------------------------------------------------------
+
+    def _send_frame(self, opcode, payload):
+        self.socket.sendall(encode_frame(opcode, payload, os.urandom(4)))
+
+    def send(self, message):
+        if self.closed:
+            raise WebSocketError(CLOSED, 'the connection is closed (code %s)' % self.close_code)
+        if isinstance(message, str):
+            self._send_frame(OP_TEXT, message.encode('utf-8'))
+        else:
+            self._send_frame(OP_BINARY, bytes(message))
+
+    def ping(self):
+        payload = os.urandom(4)
+        pong = self._pongs[payload] = Pong(self)
+        self._send_frame(OP_PING, payload)
+        return pong
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+
+    def _read_some(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError('timed out')
+        self.socket.settimeout(remaining)
+        try:
+            data = self.socket.recv(65536)
+        except socket.timeout:
+            raise TimeoutError('timed out') from None
+        if not data:
+            self.closed = True
+            raise WebSocketError(CLOSED, 'the server closed the connection without a close frame')
+        self._buffer += data
+
+    def _handle(self, fin, opcode, payload):
+        if opcode == OP_PING:
+            self._send_frame(OP_PONG, payload)
+        elif opcode == OP_PONG:
+            pong = self._pongs.pop(payload, None)
+            if pong is not None:
+                pong.received = True
+        elif opcode == OP_CLOSE:
+            self.close_code = struct.unpack('!H', payload[:2])[0] if len(payload) >= 2 else 1005
+            reason = payload[2:].decode('utf-8', 'replace')
+            if not self.closed:
+                try:
+                    self._send_frame(OP_CLOSE, payload[:2])
+                except OSError:
+                    pass
+            self.closed = True
+            raise WebSocketError(CLOSED, 'the server closed the connection: code %s%s' % (
+                self.close_code, ' (%s)' % reason if reason else ''))
+        elif opcode in (OP_TEXT, OP_BINARY):
+            if self._fragments is not None:
+                raise WebSocketError('protocol', 'a new message began inside a fragmented one')
+            self._fragments = (opcode, [payload])
+        elif opcode == OP_CONTINUATION:
+            if self._fragments is None:
+                raise WebSocketError('protocol', 'a continuation frame without a message to continue')
+            self._fragments[1].append(payload)
+        else:
+            raise WebSocketError('protocol', 'a frame with the unknown opcode %d' % opcode)
+        if opcode in (OP_TEXT, OP_BINARY, OP_CONTINUATION) and fin:
+            kind, parts = self._fragments
+            self._fragments = None
+            data = b''.join(parts)
+            if len(data) > self.max_size:
+                raise WebSocketError('too_big', 'a message of %d bytes, more than the %d allowed' % (len(data), self.max_size))
+            try:
+                self._messages.append(data.decode('utf-8') if kind == OP_TEXT else data)
+            except UnicodeDecodeError:
+                raise WebSocketError('protocol', 'a text message that is not UTF-8') from None
+
+    def pump(self, done, deadline):
+        """Read and handle frames until done() holds; TimeoutError at deadline."""
+        while not done():
+            frame = decode_frame(self._buffer, self.max_size)
+            if frame is None:
+                if self.closed:
+                    raise WebSocketError(CLOSED, 'the connection is closed (code %s)' % self.close_code)
+                self._read_some(deadline)
+                continue
+            fin, opcode, payload, used = frame
+            self._buffer = self._buffer[used:]
+            self._handle(fin, opcode, payload)
+
+    def recv(self, timeout):
+        """The next message (str for text, bytes for binary); TimeoutError when none comes within timeout."""
+        self.pump(lambda: self._messages, time.monotonic() + timeout)
+        return self._messages.pop(0)
+
+    def close(self):
+        """Say goodbye (code 1000), wait briefly for the server's close frame, and close the socket."""
+        try:
+            if not self.closed:
+                self._send_frame(OP_CLOSE, struct.pack('!H', 1000))
+                self.closed = True
+                deadline = time.monotonic() + CLOSE_TIMEOUT
+                while True:
+                    frame = decode_frame(self._buffer, self.max_size)
+                    if frame is None:
+                        self._read_some(deadline)
+                        continue
+                    self._buffer = self._buffer[frame[3]:]
+                    if frame[1] == OP_CLOSE:
+                        break
+        except (OSError, WebSocketError, TimeoutError):
+            pass
+        finally:
+            try:
+                self.socket.close()
+            except OSError:
+                pass
+
+
+def _read_head(sock, deadline):
+    """The HTTP answer's head (up to the empty line) and whatever bytes came after it."""
+    data = b''
+    while b'\r\n\r\n' not in data:
+        if len(data) > MAX_HEADER_BYTES:
+            raise WebSocketError('handshake', 'the answer to the upgrade has no end of headers within %d bytes'
+                                 % MAX_HEADER_BYTES)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError('timed out')
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            raise TimeoutError('timed out') from None
+        if not chunk:
+            raise WebSocketError(CLOSED, 'the server closed the connection during the upgrade')
+        data += chunk
+    head, _sep, rest = data.partition(b'\r\n\r\n')
+    return head, rest
+
+
 def open_websocket(address, port, server_name, context, path, timeout, max_size=2 ** 20):
     """A WebSocket over TLS to address:port (no DNS: server_name is only the TLS name and the Host header).
 
-    Returns the open connection; raises OSError, ssl.SSLError or a websockets exception.
-    """
-    connect = _websockets()[0]
+    The TCP connect gets timeout seconds, the TLS handshake and the upgrade timeout seconds more together.
+    Returns the open WebSocket; raises OSError, ssl.SSLError, TimeoutError or WebSocketError."""
     sock, _elapsed = tcp_connect(address, port, timeout)
     try:
-        return connect(websocket_uri(server_name, port, path), sock=sock, ssl=context, server_hostname=server_name,
-                       open_timeout=timeout, close_timeout=min(timeout, 2.0), ping_interval=None, compression=None,
-                       max_size=max_size)
+        deadline = time.monotonic() + timeout
+        sock.settimeout(timeout)
+        tls = context.wrap_socket(sock, server_hostname=server_name)
+        key = base64.b64encode(os.urandom(16)).decode('ascii')
+        tls.sendall(upgrade_request(server_name, port, path, key))
+        head, rest = _read_head(tls, deadline)
+        check_upgrade_response(head, key)
+        return WebSocket(tls, max_size, rest)
     except BaseException:
         sock.close()
         raise
 
 
 def websocket_error(exc):
-    """(kind, text) for a failed WebSocket opening: tls_untrusted, tls, status, handshake, timeout, refused, ..."""
+    """(kind, text) for a failed WebSocket: tls_untrusted, tls, status, handshake, timeout, refused, closed, ..."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return 'tls_untrusted', 'certificate verify failed: %s' % (exc.verify_message or exc.reason)
     if isinstance(exc, ssl.SSLError):
         return 'tls', exc.reason or str(exc)
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return TIMEOUT, 'no answer in time'
+    if isinstance(exc, WebSocketError):
+        return exc.kind, exc.text
     if isinstance(exc, OSError):
         return classify_os_error(exc), error_text(exc)
-    try:
-        _ws_exceptions = _websockets()[1] if HAS_WEBSOCKETS else None
-    except ImportError:
-        _ws_exceptions = None
-    if _ws_exceptions is not None:
-        if isinstance(exc, _ws_exceptions.InvalidStatus):
-            status = getattr(getattr(exc, 'response', None), 'status_code', None)
-            return 'status', 'the server answered the upgrade with HTTP %s instead of 101' % status
-        if isinstance(exc, _ws_exceptions.InvalidHandshake):
-            return 'handshake', 'the WebSocket upgrade failed: %s' % (str(exc) or type(exc).__name__)
-        if isinstance(exc, _ws_exceptions.ConnectionClosed):
-            return CLOSED, 'the server closed the connection: %s' % (str(exc) or type(exc).__name__)
     return ERROR, '%s: %s' % (type(exc).__name__, exc)
 
 

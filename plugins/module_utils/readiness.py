@@ -157,10 +157,11 @@ def _node_of(result):
 def collected_checks(check_results, node_address):
     """The check results of one node out of the registered loop results of the check modules.
 
-    check_results: [{'check': 'dns', 'results': [registered loop results]}, ...].
-    A skipped item becomes not_measured ("not run"), an item whose module did
-    not run to the end becomes a failed check carrying its message: the report
-    never goes quiet about a check that did not happen.
+    check_results: [{'check': 'dns', 'results': [registered loop results], 'skipped_because': why}, ...].
+    A skipped item becomes not_measured ("not run", with the group's
+    skipped_because when given), an item whose module did not run to the end
+    (or whose host could not be reached) becomes a failed check carrying its
+    message: the report never goes quiet about a check that did not happen.
     """
     found = []
     for group in check_results or []:
@@ -170,7 +171,7 @@ def collected_checks(check_results, node_address):
                 continue
             if result.get('skipped'):
                 found.append(checks.result('%s.not_run' % name, checks.NOT_MEASURED, summary='not run: %s' % (
-                    result.get('false_condition') or result.get('skip_reason') or 'skipped')))
+                    group.get('skipped_because') or result.get('false_condition') or result.get('skip_reason') or 'skipped')))
             elif 'checks' not in result:
                 # With failed_when false a module error leaves failed unset: no checks list means it did not run.
                 found.append(checks.result('%s.error' % name, checks.FAIL, hint='see the message; fix the input or the path',
@@ -178,6 +179,101 @@ def collected_checks(check_results, node_address):
             else:
                 found.extend(item for item in result['checks'] if isinstance(item, dict) and item.get('check'))
     return found
+
+
+# -- vantage point: where the network checks ran ------------------------------------------------------------------
+
+CONTROLLER = 'controller'
+PROBE_HOST = 'probe_host'
+FROM_THE_SYSTEM = 'read from the IP Office through its Management API'
+CONTROLLER_WARNING = ("their network checks ran on the controller, so the verdict describes the controller's network, "
+                      "not the site's: set validate_probe_host to a host in the site's network (docs/validate.md)")
+
+
+def vantage_point(spec):
+    """{'kind', 'host', 'address', 'text'} of the host the network checks ran on, or None when nobody said.
+
+    spec: what the validate role passes (host, address, port, connection, user, controller)."""
+    if not spec or not spec.get('host'):
+        return None
+    kind = CONTROLLER if spec.get('controller') else PROBE_HOST
+    address = spec.get('address') or spec['host']
+    port = spec.get('port')
+    where = address if port in (None, '', 22, '22') else '%s port %s' % (address, port)
+    if kind == CONTROLLER:
+        text = 'the controller (%s)' % spec['host']
+    else:
+        text = 'probe host %s (%s)' % (spec['host'], where)
+    return {'kind': kind, 'host': spec['host'], 'address': address, 'text': text}
+
+
+def _lines(*texts):
+    """The lines of texts worth quoting: without Ansible's "Task failed: " and ssh's rows of @."""
+    found = []
+    for text in texts:
+        for line in str(text or '').splitlines():
+            line = line.strip()
+            if line.startswith('Task failed: '):
+                line = line[len('Task failed: '):]
+            line = line.strip('@ ').rstrip(':').strip()
+            if line:
+                found.append(line)
+    return found
+
+
+def _quote(lines, *keywords):
+    """The first line holding the first keyword that any line holds (any case), else the first line."""
+    for word in keywords:
+        for line in lines:
+            if word in line.lower():
+                return line
+    return lines[0] if lines else 'no message'
+
+
+def probe_problem(spec):
+    """Why the network checks could not run on the probe host, as (cause, fix); None when they could.
+
+    spec['reach'] is the probe host's answer to the role's first contact (Ansible's ping): unreachable with
+    Ansible's connection message, or a module that did not run (no Python there)."""
+    reach = (spec or {}).get('reach') or {}
+    if not (reach.get('unreachable') or reach.get('failed')):
+        return None
+    lines = _lines(reach.get('msg'), reach.get('module_stdout'), reach.get('module_stderr'))
+    lowered = '\n'.join(lines).lower()
+    user = spec.get('user') or 'its user'
+    where = '%s:%s' % (spec.get('address') or spec.get('host'), spec.get('port') or 22)
+    if reach.get('unreachable'):
+        if 'host key mismatch' in lowered or 'has changed' in lowered:
+            return ('its SSH host key does not match the one known_hosts holds for %s (Ansible: %s)'
+                    % (where, _quote(lines, 'host key mismatch', 'host key for', 'has changed')),
+                    'another machine answers at that address, or the probe host was reinstalled: compare its host key '
+                    'fingerprint with the probe host itself, then update known_hosts; host key checking stays on')
+        # paramiko asks whether to trust an unknown key (its one question), and with no terminal to answer it the
+        # connection fails on the question itself.
+        asked = spec.get('connection') == 'paramiko' and ('not interactive' in lowered or 'rejected by user' in lowered)
+        if asked or 'authenticity' in lowered or 'host key is known' in lowered or 'host key verification failed' in lowered:
+            return ('its SSH host key is not in known_hosts (Ansible: %s)'
+                    % _quote(lines, 'host key is known', 'not interactive', 'rejected', 'host key', 'authenticity'),
+                    'add the probe host\'s key to known_hosts after checking its fingerprint on the probe host itself')
+        if 'authenticat' in lowered or 'permission denied' in lowered or 'invalid/incorrect' in lowered:
+            return ('it refused the SSH key of user %s (Ansible: %s)' % (user, _quote(lines, 'authenticat', 'permission denied')),
+                    'put the controller\'s public key in ~%s/.ssh/authorized_keys on the probe host, or name the right '
+                    'private key (ansible_ssh_private_key_file)' % user)
+        return ('SSH to %s cannot be reached (Ansible: %s)' % (where, _quote(lines, 'connect')),
+                'check that the probe host is up, that sshd listens on that address and port, and that the controller '
+                'may reach it')
+    if reach.get('rc') == 127 or 'no python' in lowered or 'interpreter' in lowered \
+            or ('python' in lowered and ('not found' in lowered or 'no such file' in lowered)):
+        return ('it has no Python interpreter (%s)' % _quote(lines, 'interpreter', 'python'),
+                'install Python 3 (3.8 or later) on the probe host, or point ansible_python_interpreter at it; the '
+                'checks need nothing else there')
+    return ('a module sent there failed (Ansible: %s)' % '; '.join(lines[:2] or ['no message']),
+            'run the play with -vvv to see what the probe host answered')
+
+
+def _at_vantage(results, text):
+    """The results with where they were measured."""
+    return [dict(item, vantage_point=text) for item in results]
 
 
 def link_checks(status_node):
@@ -222,16 +318,33 @@ def _notes(node_checks, status_node):
     return notes
 
 
+def _network_checks(check_results, node, vantage_spec):
+    """The node's network checks, each naming where it ran; one failure instead when the probe host was unusable."""
+    where = vantage_point(vantage_spec)
+    problem = probe_problem(vantage_spec)
+    if problem:
+        cause, fix = problem
+        place = where['text'] if where else 'the probe host'
+        failure = checks.result('probe.reachable', checks.FAIL, measured=None, limit='the checks run on the probe host',
+                                summary='the network checks could not run on %s: %s' % (place, cause), hint=fix)
+        return _at_vantage([failure], place), where, cause
+    found = collected_checks(check_results, node.get('node_address'))
+    return (_at_vantage(found, where['text']) if where else found), where, None
+
+
 def system_report(host, node, status_node, check_results, kind=READINESS, expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS,
-                  fallback_today=None, manual_steps=None, entered=()):
+                  fallback_today=None, manual_steps=None, entered=(), vantage_spec=None):
     """One node's entry in the report.
 
     readiness: the prerequisites, the collected checks, the first connection.
     monitoring: the link, grace period, alarms and expiries of monitoring.py
     (days counted from the device's date, else fallback_today), and the
     collected checks; a node without a link of its own gets none.
+    vantage_spec: where the network checks ran (see vantage_point); each
+    check then names it, and the system's entry too.
     """
     holds_link = node.get('holds_subscription_link')
+    where = problem = None
     if kind == MONITORING:
         results = []
         if holds_link is not False:
@@ -240,8 +353,11 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
     else:
         results = prerequisite_checks(node, status_node)
         if holds_link is not False:
-            results += collected_checks(check_results, node.get('node_address'))
+            network, where, problem = _network_checks(check_results, node, vantage_spec)
+            results += network
             results += link_checks(status_node)
+        if vantage_spec:
+            results = [item if item.get('vantage_point') else dict(item, vantage_point=FROM_THE_SYSTEM) for item in results]
     summary = checks.add_up(results)
     if holds_link is False:
         verdict = NO_LINK_EXPECTED
@@ -267,10 +383,15 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
         'manual_steps': profiles.confirm_steps([step for step in manual_steps or [] if step.get('node') == node.get('node_address')],
                                                [dict(status_node, node_address=node.get('node_address'))] if status_node else [],
                                                entered),
+        'vantage_point': where,
     }
     open_steps = [step for step in report['manual_steps'] if step['status'] == profiles.OPEN]
     if open_steps:
         report['notes'].append('%d manual step%s open in Web Manager' % (len(open_steps), '' if len(open_steps) == 1 else 's'))
+    if problem:
+        report['notes'].insert(0, 'the network checks could not run on %s: %s' % (where['text'] if where else 'the probe host', problem))
+    elif where:
+        report['notes'].append('network checks from %s' % where['text'])
     if holds_link is False:
         report['notes'].insert(0, 'a Server Edition %s has no subscription link of its own: the Primary carries it' % (node.get('role') or 'server'))
     elif kind == MONITORING and status_node:
@@ -287,16 +408,18 @@ def unreadable_host(host, error):
         'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
         'failed_checks': ['api.readable'], 'not_measured': [], 'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
         'notes': ['the system could not be read: %s' % error], 'checks': [result], 'api_profile': None, 'manual_steps': [],
+        'vantage_point': None,
     }
 
 
 def host_reports(host, info_systems, status_systems, check_results, error=None, kind=READINESS,
-                 expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None, manual_steps=None, entered=()):
+                 expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None, manual_steps=None, entered=(),
+                 vantage_spec=None):
     if error:
         return [unreadable_host(host, error)]
     status_by_node = dict((item.get('node_address'), item) for item in status_systems or [])
     return [system_report(host, node, status_by_node.get(node.get('node_address')), check_results, kind, expiry_warning_days, fallback_today,
-                          manual_steps, entered)
+                          manual_steps, entered, vantage_spec)
             for node in info_systems or []]
 
 
@@ -307,6 +430,7 @@ def fleet_summary(reports):
         for name in report['failed_checks']:
             blockers.setdefault(name, []).append(report['system'])
     counts = dict((verdict, sum(1 for report in reports if report['verdict'] == verdict)) for verdict in (READY, NOT_READY, NO_LINK_EXPECTED))
+    places = [report.get('vantage_point') for report in reports if report.get('vantage_point')]
     return {
         'systems': len(reports),
         'ready': counts[READY],
@@ -314,7 +438,18 @@ def fleet_summary(reports):
         'no_link_expected': counts[NO_LINK_EXPECTED],
         'all_ready': counts[NOT_READY] == 0,
         'blockers': [{'check': name, 'systems': sorted(systems)} for name, systems in sorted(blockers.items(), key=lambda kv: (-len(kv[1]), kv[0]))],
+        'vantage_points': sorted(set(place['text'] for place in places)),
+        'checked_from_controller': sorted(report['system'] for report in reports
+                                          if (report.get('vantage_point') or {}).get('kind') == CONTROLLER),
     }
+
+
+def controller_line(fleet):
+    """The plain warning for systems whose network checks ran on the controller, or None."""
+    systems = fleet.get('checked_from_controller') or []
+    if not systems:
+        return None
+    return 'checked from the controller: %s - %s' % (', '.join(systems), CONTROLLER_WARNING)
 
 
 def ordered_reports(reports):
@@ -345,6 +480,9 @@ def text_lines(doc):
             line += ' - ' + '; '.join(report['notes'])
         lines.append(line)
     fleet = doc['fleet']
+    warning = controller_line(fleet)
+    if warning:
+        lines.append(warning)
     lines.append(words['fleet'] % dict(fleet, holders=fleet['systems'] - fleet['no_link_expected']))
     return lines
 
@@ -364,6 +502,8 @@ th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-a
 tr.fail td{background:#ffebee} tr.pass td{background:#f1f8e9} tr.not_measured td{background:#fff8e1}
 td.status{font-weight:bold;white-space:nowrap} tr.fail td.status{color:#b71c1c} tr.pass td.status{color:#1b5e20} tr.not_measured td.status{color:#8d6e00}
 ul.blockers li{margin:.2em 0} .notes{color:#444}
+.vantage{background:#fff3e0;border:1px solid #ef6c00;border-radius:6px;padding:.6em 1em;font-weight:bold}
+td.from{color:#555;font-size:.9em}
 '''
 
 _STATUS_TEXT = {checks.PASS: 'pass', checks.FAIL: 'FAIL', checks.NOT_MEASURED: 'not measured'}
@@ -403,6 +543,11 @@ def to_html(doc):
              '<div class="tile"><b>%d</b>%s</div>' % (fleet['not_ready'], esc(words['tiles'][NOT_READY])),
              '<div class="tile"><b>%d</b>%s</div>' % (fleet['no_link_expected'], esc(words['tiles'][NO_LINK_EXPECTED])),
              '</div>']
+    systems = fleet.get('checked_from_controller') or []
+    if systems:
+        # The systems are named in their own sections (each check says where it was measured): a count here.
+        parts.append('<p class="vantage" id="vantage">%d system%s checked from the controller: %s</p>' % (
+            len(systems), '' if len(systems) == 1 else 's', esc(CONTROLLER_WARNING)))
     if fleet['blockers']:
         parts.append('<h2>%s</h2><ul class="blockers">' % esc(words['blockers']))
         for blocker in fleet['blockers']:
@@ -421,12 +566,14 @@ def to_html(doc):
             parts.append('</section>')
             continue
         parts.append('<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / how to fix</th>'
-                     '<th>evidence</th></tr></thead><tbody>')
+                     '<th>evidence</th><th>measured from</th></tr></thead><tbody>')
         for item in report['checks']:
             advice = item.get('hint') if item['status'] == checks.FAIL else item.get('summary')
-            parts.append('<tr class="%s"><td>%s</td><td class="status">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                item['status'], esc(item['check']), _STATUS_TEXT[item['status']], _cell(item.get('measured'), item.get('unit')),
-                _cell(item.get('limit'), item.get('unit')), esc(advice or ''), esc((item.get('details') or {}).get('evidence') or '')))
+            parts.append('<tr class="%s"><td>%s</td><td class="status">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
+                         '<td class="from">%s</td></tr>' % (
+                             item['status'], esc(item['check']), _STATUS_TEXT[item['status']], _cell(item.get('measured'), item.get('unit')),
+                             _cell(item.get('limit'), item.get('unit')), esc(advice or ''),
+                             esc((item.get('details') or {}).get('evidence') or ''), esc(item.get('vantage_point') or '')))
         parts.append('</tbody></table>')
         if report.get('manual_steps'):
             parts.append('<h3>Manual steps in Web Manager</h3><table class="manual"><thead><tr><th>where</th><th>label</th>'

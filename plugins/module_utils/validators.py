@@ -4,21 +4,21 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Input validation. Every check returns a message naming the option and the
-value, or None when the value is good, so modules can fail before any request."""
+value, or None when the value is good, so modules can fail before any request.
+
+Addresses are parsed with the standard library's ipaddress module: the check
+modules run on probe hosts that have Python 3 and nothing else installed."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
 
-try:
-    import netaddr
-    HAS_NETADDR = True
-    NETADDR_IMPORT_ERROR = None
-except ImportError as _exc:  # reported by the module through missing_required_lib
-    HAS_NETADDR = False
-    NETADDR_IMPORT_ERROR = _exc
+# Callers written when addresses needed netaddr still test these; nothing here needs it any more.
+HAS_NETADDR = True
+NETADDR_IMPORT_ERROR = None
 
 _HOST_LABEL = re.compile(r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)')
 
@@ -28,8 +28,9 @@ def is_ipv4_address(value):
     if not isinstance(value, str) or value.count('.') != 3:
         return False
     try:
-        netaddr.IPAddress(value, version=4, flags=netaddr.INET_PTON)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
+        # Four decimal octets, no leading zeros, ASCII digits only: what inet_pton accepts.
+        ipaddress.IPv4Address(value)
+    except ValueError:
         return False
     return True
 
@@ -37,11 +38,12 @@ def is_ipv4_address(value):
 def is_ip_address(value):
     if is_ipv4_address(value):
         return True
-    if not isinstance(value, str) or ':' not in value:
+    # A scope ("%eth0") names an interface of the host that parses it, never the IP Office's.
+    if not isinstance(value, str) or ':' not in value or '%' in value:
         return False
     try:
-        netaddr.IPAddress(value, version=6)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
+        ipaddress.IPv6Address(value)
+    except ValueError:
         return False
     return True
 
@@ -113,15 +115,13 @@ def netmask_to_dotted(value):
     text = str(value).strip().lstrip('/')
     # ASCII digits only: str.isdigit() also accepts '²' (which int() refuses) and other scripts' digits.
     if text.isascii() and text.isdigit() and 0 <= int(text) <= 32:
-        return str(netaddr.IPNetwork('0.0.0.0/%s' % text).netmask)
+        return str(ipaddress.IPv4Network('0.0.0.0/%s' % text).netmask)
     if not is_ipv4_address(text):
         return None
-    try:
-        prefix = netaddr.IPAddress(text).netmask_bits()
-    except (netaddr.AddrFormatError, ValueError):
+    # Contiguous: the host bits are all ones, so adding one to them carries into no other bit.
+    host_bits = ~int(ipaddress.IPv4Address(text)) & 0xFFFFFFFF
+    if host_bits & (host_bits + 1):
         return None
-    if str(netaddr.IPNetwork('0.0.0.0/%d' % prefix).netmask) != text:
-        return None  # netmask_bits() accepts non-contiguous masks; a round trip does not
     return text
 
 
@@ -133,7 +133,7 @@ def check_netmask(option, value):
 
 def address_in_subnet(address, lan_address, lan_mask):
     """Whether address lies in the subnet of lan_address/lan_mask (all dotted quads)."""
-    return netaddr.IPAddress(address) in netaddr.IPNetwork('%s/%s' % (lan_address, lan_mask))
+    return ipaddress.IPv4Address(address) in ipaddress.IPv4Network('%s/%s' % (lan_address, lan_mask), strict=False)
 
 
 def _looks_like_url(value):

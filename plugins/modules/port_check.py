@@ -36,7 +36,7 @@ author:
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
 requirements:
-  - netaddr
+  - Python 3.8 or later where the check runs, with nothing else installed.
 options:
   address:
     description:
@@ -218,7 +218,7 @@ duration_ms:
 import concurrent.futures
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, netprobe, validators
 
@@ -385,8 +385,6 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not validators.HAS_NETADDR:
-        module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
     problems = check_input(module.params)
     if problems:
         module.fail_json(msg='; '.join(problems))

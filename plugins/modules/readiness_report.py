@@ -77,6 +77,9 @@ options:
             One entry per check task, with C(check) (a short name such as V(dns)) and C(results) (the registered
             C(results) of that task, which looped over this host's nodes).
           - Each result needs C(item.node_address) to say which node it belongs to.
+          - >-
+            An entry may add C(skipped_because), the reason shown for its skipped results (for example that DNS gave
+            no address to try the ports on).
         type: list
         elements: dict
         default: []
@@ -93,6 +96,22 @@ options:
         type: list
         elements: str
         default: []
+      vantage_point:
+        description:
+          - >-
+            Where this host's network checks ran: C(host) (the inventory name of the probe host, or V(localhost)),
+            C(address), C(port), C(connection), C(user), C(controller) (V(true) when that is the controller), and
+            C(reach), the probe host's answer to the role's first contact (C(unreachable), C(failed), C(msg), C(rc),
+            C(module_stderr)).
+          - >-
+            Every check of the host's nodes then names its vantage point (C(vantage_point) of each check, and of each
+            system). When the checks ran on the controller, the summary and the page say plainly that the verdict
+            describes the controller's network. When the probe host could not be reached or could not run a module,
+            each node that holds a link gets one failed check, C(probe.reachable), naming the probe host and the
+            cause, and no network check counts as passed.
+          - Empty when unknown (then nothing is said about it).
+        type: dict
+        default: {}
   dest:
     description:
       - Directory for C(readiness.json) and C(readiness.html) (C(monitoring.json) and C(monitoring.html) with
@@ -164,25 +183,31 @@ report:
       type: str
     fleet:
       description: >-
-        C(systems), C(ready), C(not_ready), C(no_link_expected), C(all_ready), and C(blockers) (each failing check with
-        the systems it blocks, most common first).
+        C(systems), C(ready), C(not_ready), C(no_link_expected), C(all_ready), C(blockers) (each failing check with
+        the systems it blocks, most common first), C(vantage_points) (where the network checks ran, as text) and
+        C(checked_from_controller) (the systems whose network checks ran on the controller).
       type: dict
     systems:
       description: >-
         One entry per system, failing ones first. Each has C(system), C(inventory_host), C(node_address),
         C(system_type), C(role), C(holds_subscription_link), C(verdict), C(link), C(failed_checks), C(not_measured),
-        C(counts), C(notes), C(checks), C(api_profile) and C(manual_steps). Each check has C(check), C(status), C(passed),
-        C(measured), C(limit), C(unit), C(summary), C(hint) and C(details); a prerequisite's C(details.evidence) says
-        whether it was read back through the API, confirmed by a check, or not confirmed.
+        C(counts), C(notes), C(checks), C(api_profile), C(manual_steps) and C(vantage_point) (C(kind) V(controller) or
+        V(probe_host), C(host), C(address) and C(text); V(null) when not known or the system has no link of its own).
+        Each check has C(check), C(status), C(passed), C(measured), C(limit), C(unit), C(summary), C(hint) and
+        C(details), and, when the vantage point is known, C(vantage_point): where it was measured, or that it was read
+        from the IP Office. A prerequisite's C(details.evidence) says whether it was read back through the API,
+        confirmed by a check, or not confirmed.
       type: list
       elements: dict
 lines:
-  description: One line per system and a fleet line, for the play's output.
+  description: One line per system, a line saying so when network checks ran on the controller, and a fleet line.
   returned: always
   type: list
   elements: str
   sample:
     - "scn-2 (192.0.2.32): NOT READY - ports.any_open: allow outbound TCP 443 and 8443"
+    - "checked from the controller: scn-2 - their network checks ran on the controller, so the verdict describes the
+      controller's network, not the site's: set validate_probe_host to a host in the site's network (docs/validate.md)"
     - "fleet: 2 of 3 systems ready, 1 not ready, 0 without a link of their own"
 not_ready:
   description: >-
@@ -227,6 +252,7 @@ def main():
                 check_results=dict(type='list', elements='dict', default=[]),
                 manual_steps=dict(type='list', elements='dict', default=[]),
                 manual_steps_entered=dict(type='list', elements='str', default=[]),
+                vantage_point=dict(type='dict', default={}),
             )),
             dest=dict(type='path', required=True),
             formats=dict(type='list', elements='str', choices=['json', 'html'], default=['json', 'html']),
@@ -245,7 +271,8 @@ def main():
         # The controller's date only counts for a node that reported no timestamp of its own.
         reports.extend(readiness.host_reports(entry['host'], entry['systems'], entry['status'], entry['check_results'], entry['error'],
                                               kind=kind, expiry_warning_days=warning_days, fallback_today=now.date(),
-                                              manual_steps=entry['manual_steps'], entered=entry['manual_steps_entered']))
+                                              manual_steps=entry['manual_steps'], entered=entry['manual_steps_entered'],
+                                              vantage_spec=entry['vantage_point']))
     generated = now.strftime('%Y-%m-%dT%H:%M:%SZ')
     doc = readiness.document(reports, generated, kind)
     paths = []

@@ -30,8 +30,9 @@ author:
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
 requirements:
-  - netaddr
-  - dnspython (only when O(server) is a name and O(dns_server) is given)
+  - Python 3.8 or later where the check runs, with nothing else installed.
+  - For C(time.time_zone), the IANA time zone database of that host (Python's C(zoneinfo) reads the system's, or the
+    C(tzdata) package); without it that check is V(not_measured), saying why.
 options:
   server:
     description:
@@ -228,7 +229,7 @@ import socket
 import struct
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, dnsquery, validators
 
@@ -520,14 +521,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not validators.HAS_NETADDR:
-        module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
     problems = check_input(module.params)
     if problems:
         module.fail_json(msg='; '.join(problems))
-    needs_dns = module.params['dns_server'] and not validators.is_ipv4_address(module.params['server'].strip())
-    if needs_dns and not dnsquery.HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib('dnspython'), exception=dnsquery.DNSPYTHON_IMPORT_ERROR)
     module.exit_json(**run_checks(module.params))
 
 
