@@ -138,8 +138,8 @@ class ListTask(object):
             return None
         try:
             # In the device's names and forms; the module reasons in the model's.
-            found = [self.carrier.to_model(obj) for obj in client.get(self.carrier.entity, node_address=target,
-                                                                     resource=self.carrier.resource)]
+            answer = client.get(self.carrier.entity, node_address=target, resource=self.carrier.resource)
+            found = [self.carrier.to_model(obj) for obj in answer]
         except module_base.api.IPOfficeError as exc:
             if not module_base.absent(exc):
                 raise

@@ -492,8 +492,8 @@ def _carrier_spec(setting, spec, resources, where):
         known = sorted(key for key in schema.entity(LIST_ENTITIES[setting]).fields if not key.startswith('@'))
         wrong = sorted(set(fields) - set(known))
         if wrong:
-            raise ProfileError('%s.fields: %s is not a field of the model\'s %s (%s)' % (where, wrong[0], LIST_ENTITIES[setting],
-                                                                                      ', '.join(known)))
+            raise ProfileError('%s.fields: %s is not a field of the model\'s %s (%s)'
+                               % (where, wrong[0], LIST_ENTITIES[setting], ', '.join(known)))
         _declare(resource, entity, where)
     else:
         allowed = {'resource', 'entity', 'path', 'form', 'with', 'learned'}

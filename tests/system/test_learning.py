@@ -43,9 +43,8 @@ EXPECTED = {
         'license_server': ('systems', 'CloudSubscription.ServerName', 'host'),
     },
 }
-ROUTES = {'rel-a': ('staticroutes', 'StaticRoute', 'blank', {'IPAddress': 'Network', 'IPMask': 'Netmask', 'GatewayIPAddress': 'NextHop',
-                                                              'Destination': 'Interface', 'Metric': 'Cost'}),
-          'rel-b': ('routes', 'Route', 'zero', {})}
+RENAMED_ROUTE = {'IPAddress': 'Network', 'IPMask': 'Netmask', 'GatewayIPAddress': 'NextHop', 'Destination': 'Interface', 'Metric': 'Cost'}
+ROUTES = {'rel-a': ('staticroutes', 'StaticRoute', 'blank', RENAMED_ROUTE), 'rel-b': ('routes', 'Route', 'zero', {})}
 USERS = {'rel-a': ('serviceaccounts', 'ServiceAccount', {'Name': 'Login', 'AccountStatus': 'State'}),
          'rel-b': ('securityusers', 'SecurityUser', {})}
 # What the person entered on the learned-from node, and what site.yml sets on the others.

@@ -181,9 +181,11 @@ class Call:
         """A renamed release's per-node resource that holds some settings and nothing else."""
         release = nodes[0].release
         if self.method == 'GET':
-            return self.reply(envelope.records([{view.entity: dict([('@GUID', settings_guid(node, view))]
-                                                                     + list(release.settings_object(resource, node.system).items()))}
-                                                for node in nodes]))
+            found = []
+            for node in nodes:
+                obj = dict([('@GUID', settings_guid(node, view))] + list(release.settings_object(resource, node.system).items()))
+                found.append({view.entity: obj})
+            return self.reply(envelope.records(found))
         node = nodes[0]
         items = await self.body_items()
         result = model.Write(node.address)
