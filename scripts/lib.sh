@@ -93,7 +93,8 @@ ipo_install_system_packages() {
 
 _ipo_requirements_hash() {
     {
-        sha256sum "$IPO_REQUIREMENTS" | cut -d' ' -f1
+        # test.txt includes the collection's own requirements.txt
+        sha256sum "$IPO_REQUIREMENTS" "$IPO_ROOT/requirements.txt" | cut -d' ' -f1
         "$IPO_VENV/bin/python" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
 }

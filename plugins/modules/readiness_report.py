@@ -45,6 +45,8 @@ attributes:
     details: >-
       The report files are this module's output, not managed state. It always returns C(changed=false), also when it
       writes them, so a converged fleet shows C(changed=0).
+requirements:
+  - netaddr
 options:
   hosts:
     description:
