@@ -81,22 +81,29 @@ _ipo_apt_install() {
     return "$rc"
 }
 
+# ipo_install_system_packages [demo]: what the tests need; with "demo", only what
+# the demo needs (no browser, no shellcheck, no pandoc).
 ipo_install_system_packages() {
     local missing=()
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     command -v git >/dev/null 2>&1 || missing+=(git)
     command -v tar >/dev/null 2>&1 || missing+=(tar)
     command -v sha256sum >/dev/null 2>&1 || missing+=(coreutils)
-    # ansible-test's shellcheck sanity test skips itself (with a warning only)
-    # when the binary is missing; install it so *.sh files really get checked.
-    command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
     command -v "$IPO_PYTHON_BOOT" >/dev/null 2>&1 || missing+=(python3)
-    # The readiness report's HTML is checked in a real browser (headless).
-    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-    # The system tests' probe hosts: Debian's OpenSSH server, started by the tests in their own network
-    # namespaces (tests/system/sitenet.py), never as a service of this machine.
-    [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+    # The validate role's checks on a probe host use the ssh connection (also in the demo's environment).
     command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+    if [[ "${1:-}" != demo ]]; then
+        # ansible-test's shellcheck sanity test skips itself (with a warning only)
+        # when the binary is missing; install it so *.sh files really get checked.
+        command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+        # The readiness report's HTML is checked in a real browser (headless).
+        command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+        # The docs site's guides are converted from Markdown (scripts/docsite_rst.py).
+        command -v pandoc >/dev/null 2>&1 || missing+=(pandoc)
+        # The system tests' probe hosts: Debian's OpenSSH server, started by the tests in their own network
+        # namespaces (tests/system/sitenet.py), never as a service of this machine.
+        [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+    fi
     if ((${#missing[@]})); then
         _ipo_apt_install "${missing[@]}"
     else
@@ -122,7 +129,8 @@ ipo_install_probe_user() {
 
 _ipo_requirements_hash() {
     {
-        sha256sum "$IPO_REQUIREMENTS" | cut -d' ' -f1
+        # test.txt includes the collection's own requirements.txt
+        sha256sum "$IPO_REQUIREMENTS" "$IPO_ROOT/requirements.txt" | cut -d' ' -f1
         "$IPO_VENV/bin/python" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
 }
@@ -168,7 +176,7 @@ ipo_install_venv() {
 # Print the pip versions ansible-test bootstraps into its virtualenvs, read from
 # ansible-test's own code so an ansible-core upgrade needs no edit here.
 _ipo_ansible_test_pip_versions() {
-    "$IPO_VENV/bin/python" - <<'EOF'
+    "${1:-$IPO_VENV}/bin/python" - <<'EOF'
 from types import SimpleNamespace
 
 from ansible_test._internal.constants import SUPPORTED_PYTHON_VERSIONS
@@ -179,11 +187,12 @@ print('\n'.join(sorted(versions)))
 EOF
 }
 
+# ipo_install_get_pip_standin [VENV]: for the ansible-test of VENV (default: the test venv).
 ipo_install_get_pip_standin() {
-    local cache="${HOME:-/root}/.ansible/test/cache" versions version target
-    if ! versions="$(_ipo_ansible_test_pip_versions)" || [[ -z "$versions" ]]; then
+    local venv="${1:-$IPO_VENV}" cache="${HOME:-/root}/.ansible/test/cache" versions version target
+    if ! versions="$(_ipo_ansible_test_pip_versions "$venv")" || [[ -z "$versions" ]]; then
         # Fallback: scrape the default from the source.
-        versions="$(grep -ho "pip='[0-9.]*'" "$("$IPO_VENV/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | tr -dc '0-9.\n' || true)"
+        versions="$(grep -ho "pip='[0-9.]*'" "$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py" | tr -dc '0-9.\n' || true)"
     fi
     [[ -n "$versions" ]] || ipo_die "cannot find the pip version ansible-test bootstraps"
     mkdir -p "$cache"
@@ -200,8 +209,10 @@ ipo_install_get_pip_standin() {
 
 # --- collection tree for ansible-test / ansible-playbook -------------------------
 
-ipo_make_tree() {
-    local excludes=(
+# _ipo_copy_worktree DEST: the working tree (not only what is committed) without
+# git data, virtualenvs, test output and caches.
+_ipo_copy_worktree() {
+    local dest="$1" excludes=(
         --exclude=./.git
         --exclude=./.venv
         --exclude=./.ansible
@@ -214,9 +225,13 @@ ipo_make_tree() {
     case "$IPO_VENV" in
         "$IPO_ROOT"/*) excludes+=("--exclude=./${IPO_VENV#"$IPO_ROOT"/}") ;;
     esac
+    mkdir -p "$dest"
+    tar -C "$IPO_ROOT" "${excludes[@]}" -cf - . | tar -C "$dest" -xf -
+}
+
+ipo_make_tree() {
     rm -rf "$IPO_TREE_BASE"
-    mkdir -p "$IPO_TREE"
-    tar -C "$IPO_ROOT" "${excludes[@]}" -cf - . | tar -C "$IPO_TREE" -xf -
+    _ipo_copy_worktree "$IPO_TREE"
     # ansible-test looks for its file list by walking up from the collection
     # root to the first directory holding .git. Without a repository of its own
     # the copy would be seen as part of the outer checkout, where tests/output
@@ -225,6 +240,66 @@ ipo_make_tree() {
     # the copied .gitignore applies).
     git -C "$IPO_TREE" -c init.defaultBranch=main init -q
     ipo_log "collection copied to ${IPO_TREE#"$IPO_ROOT"/}"
+}
+
+# ipo_plain_checkout DEST: the working tree as a contributor's checkout would be:
+# a git repository of its own, NOT under ansible_collections/<namespace>/<name>.
+ipo_plain_checkout() {
+    rm -rf "$1"
+    _ipo_copy_worktree "$1"
+    git -C "$1" -c init.defaultBranch=main init -q
+    git -C "$1" add -A
+}
+
+# ipo_docsite_sources: the docs site's .rst guides, made from docs/*.md in the tree
+# copy (scripts/docsite_rst.py), so the docs lint, the docs site and the tarball see them.
+ipo_docsite_sources() {
+    (cd "$IPO_TREE" && "$IPO_VENV/bin/python" "$IPO_ROOT/scripts/docsite_rst.py" .)
+}
+
+# ipo_build_tarball DIR: builds the collection from the tree copy into DIR (emptied
+# first) and prints the tarball's path.
+ipo_build_tarball() {
+    local dist="$1"
+    rm -rf "$dist"
+    mkdir -p "$dist"
+    ipo_docsite_sources >&2
+    (cd "$IPO_TREE" && ansible-galaxy collection build --force --output-path "$dist" .) >&2
+    find "$dist" -maxdepth 1 -name 'ipoffice-subscription-*.tar.gz' -print -quit
+}
+
+# ipo_extra_venv NAME PYTHON PIP_ARGS...: a virtualenv of its own (inside the test venv's
+# folder, so it is never copied into the tree), with PIP_ARGS installed; skipped when
+# the same PYTHON and PIP_ARGS were installed before, unless PIP_ARGS has --upgrade.
+ipo_extra_venv() {
+    local name="$1" python="$2" venv="$IPO_VENV/extra/$1" stamp want
+    shift 2
+    want="$("$python" -c 'import sys; print(sys.version)') $*"
+    stamp="$venv/.ipoffice-stamp"
+    if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" || " $* " == *" --upgrade "* ]]; then
+        rm -f "$stamp"
+        [[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv" || return 1
+        ipo_log "virtualenv extra/$name: pip install $*" >&2
+        "$venv/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2
+        "$venv/bin/python" -m pip install --quiet "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2
+        "$venv/bin/python" -c 'import ansible' || return 1
+        echo "$want" >"$stamp"
+    fi
+    echo "$venv"
+}
+
+# ipo_newest_python: the newest CPython 3.12 or later on this machine (PATH, then
+# pyenv's versions), for the newest ansible-core, which needs 3.12 or later.
+ipo_newest_python() {
+    local candidate best="" best_version=0 version
+    for candidate in python3.14 python3.13 python3.12 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3; do
+        candidate="$(command -v "$candidate" 2>/dev/null)" || continue
+        version="$("$candidate" -c 'import sys; print(sys.version_info[0] * 100 + sys.version_info[1])' 2>/dev/null)" || continue
+        if ((version >= 312 && version > best_version)) && "$candidate" -c 'import ensurepip, venv' 2>/dev/null; then
+            best="$candidate" best_version="$version"
+        fi
+    done
+    [[ -n "$best" ]] && echo "$best"
 }
 
 # --- environment ------------------------------------------------------------------
@@ -236,14 +311,16 @@ ipo_activate() {
     unset PYTHONHOME
 }
 
-# Everything both entry points need before running anything.
+# ipo_setup test|demo: everything an entry point needs before running anything.
 ipo_setup() {
     mkdir -p "$IPO_LOGS"
     ipo_banner "set-up"
-    ipo_install_system_packages
-    ipo_install_probe_user
+    ipo_install_system_packages "${1:-}"
+    if [[ "${1:-}" != demo ]]; then
+        ipo_install_probe_user
+    fi
     ipo_install_venv
-    ipo_install_get_pip_standin
+    ipo_install_get_pip_standin "$IPO_VENV"
     ipo_make_tree
     ipo_activate
     ipo_log "python: $(python --version 2>&1) ($IPO_VENV)"

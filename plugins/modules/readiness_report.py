@@ -41,10 +41,12 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    support: full
+    support: none
     details: >-
-      The report files are this module's output, not managed state. It always returns C(changed=false), also when it
-      writes them, so a converged fleet shows C(changed=0).
+      Every run writes the report anew (it carries the time it was made and fresh measurements), and returns
+      C(changed=true) for it; in check mode it returns C(changed=true) too, for the files a real run would write.
+requirements:
+  - netaddr
 options:
   hosts:
     description:
@@ -288,7 +290,9 @@ def main():
         except OSError as exc:
             module.fail_json(msg='cannot write the %s report to dest %r: %s' % (kind, dest, exc), report=doc)
     not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
-    module.exit_json(changed=False, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
+    # Writing the report files is a change on the controller (check mode: one a real run makes).
+    changed = bool(module.params['formats'])
+    module.exit_json(changed=changed, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
 
 
 if __name__ == '__main__':

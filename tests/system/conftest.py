@@ -197,3 +197,19 @@ def login_error(lab, user, password, host=SE_PRIMARY):
     except api.IPOfficeError as exc:
         return str(exc)
     return None
+
+
+# The one task of site.yml that changes something on a second run: the report is
+# written anew each time (its time and measurements), and says so.
+REPORT_TASK = 'ipoffice.subscription.validate : Write the readiness report of the fleet'
+
+
+def changed_tasks(output):
+    """The tasks that reported a change in ansible-playbook's output, one entry per host."""
+    task, changed = None, []
+    for line in output.splitlines():
+        if line.startswith('TASK ['):
+            task = line[len('TASK ['):line.rindex(']')]
+        elif line.startswith('changed: ['):
+            changed.append(task)
+    return changed

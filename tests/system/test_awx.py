@@ -45,8 +45,8 @@ def test_ansible_builder_creates_the_build_context(tmp_path):
     # What a user does at the repository root, in a folder of its own: build the
     # collection into dist/, then let ansible-builder write the build context.
     work = tmp_path / 'ee'
-    (work / 'requirements').mkdir(parents=True)
-    for name in ('execution-environment.yml', 'bindep.txt', os.path.join('requirements', 'ee-python.txt')):
+    work.mkdir(parents=True)
+    for name in ('execution-environment.yml', 'bindep.txt', 'requirements.txt'):
         shutil.copy(os.path.join(REPO, name), str(work / name))
     _run('ansible-galaxy', 'collection', 'build', '--output-path', str(work / 'dist'), REPO)
     assert (work / 'dist' / tarball).exists()
