@@ -255,9 +255,11 @@ def panel(args):
         steps = [step for step in system.get('manual_steps') or [] if step.get('status') == 'open' and step['setting'] != 'backup_dns_server']
         if not steps:
             continue
-        values = dict((step['setting'], _panel_value(step)) for step in steps)
-        print('front panel of %s: %s' % (system['system'], ', '.join(sorted(values))))
-        outcome = post('systems/%s/panel' % system['system'], values)
+        values = dict((step['setting'], _panel_value(step)) for step in steps if step['setting'] != 'reboot')
+        outcome = {'reboot_pending': any(step['setting'] == 'reboot' for step in steps)}
+        if values:
+            print('front panel of %s: %s' % (system['system'], ', '.join(sorted(values))))
+            outcome = dict(post('systems/%s/panel' % system['system'], values), reboot_pending=True)
         done += len(steps)
         if outcome.get('reboot_pending'):
             print('rebooting %s for the settings that need it' % system['system'])

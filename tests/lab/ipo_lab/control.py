@@ -184,12 +184,25 @@ async def reboot(request):
     """Reboot a system (as Web Manager's reboot does): settings waiting for one take effect."""
     lab = request.app[LAB_KEY]
     state = system_state(lab, request.match_info['name'])
-    was_pending = state.reboot_pending
-    state.reboot_pending = False
+    was_pending = state.reboot()
     lab.save(state)
     lab.log.add({'system': state.name, 'systems': [state.name], 'method': 'REBOOT', 'applied': True, 'write': False,
                  'changed': was_pending})
     return answer({'ok': True, 'was_pending': was_pending})
+
+
+async def reboot_all(request):
+    """Reboot every system that waits for a reboot (a maintenance window for the whole lab)."""
+    lab = request.app[LAB_KEY]
+    rebooted = []
+    for state in lab.systems.values():
+        if state.reboot_pending:
+            state.reboot()
+            lab.save(state)
+            lab.log.add({'system': state.name, 'systems': [state.name], 'method': 'REBOOT', 'applied': True, 'write': False,
+                         'changed': True})
+            rebooted.append(state.name)
+    return answer({'ok': True, 'rebooted': rebooted})
 
 
 async def listeners(request):
@@ -315,6 +328,7 @@ def make_app(lab):
     app.router.add_post('/lab/systems/{name}/faults', system_faults)
     app.router.add_post('/lab/systems/{name}/panel', front_panel)
     app.router.add_post('/lab/systems/{name}/reboot', reboot)
+    app.router.add_post('/lab/reboot', reboot_all)
     app.router.add_get('/lab/listeners', listeners)
     app.router.add_post('/lab/listeners/{address}/faults', faults)
     app.router.add_post('/lab/reset', reset)

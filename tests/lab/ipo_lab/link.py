@@ -99,7 +99,8 @@ def _in_subnet(address, lan):
 
 def prerequisites(state):
     """What the stored configuration says about the link: (settings, [missing prerequisite codes])."""
-    system = state.system
+    # A setting that needs a reboot (the DNS server) acts only once the system has rebooted.
+    system = state.in_effect()
     missing = []
     route = None
     for candidate in state.collections['IPRoute']:

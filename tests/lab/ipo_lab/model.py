@@ -166,21 +166,22 @@ SYSTEM_FIELDS = {
     'Telephony': section({'Locale': s(), 'ModemTxLevel': n(), 'ModemCDThreshold': n(), 'ModemNoActivityTimeout': n()}),
     'Voicemail': section({'Type': n()}),
     'LANS': section({'LAN': Field(KEYED, key='@id', keys=('LAN1', 'LAN2'), children=LAN_FIELDS)}),
+    # Web Manager's Licenses > Remote Server: an offline change, in effect after a reboot.
     'PBXLicense': section({
-        'EnableRemoteServer': b(),
+        'EnableRemoteServer': b(reboot=True),
         'EnableProxyViaPrimaryIPOLine': b(),
-        'LicenseServerIPAddress': s(),
-        'LicenseServerURL': s(),
+        'LicenseServerIPAddress': s(reboot=True),
+        'LicenseServerURL': s(reboot=True),
         'LicenseServerURLSecondary': s(),
         'LicenseServerURN': s(),
-        'LicenseServerPort': n(),
-        'LicenseServerID': s(),
+        'LicenseServerPort': n(reboot=True),
+        'LicenseServerID': s(reboot=True),
         'LicenseMode': n(),
         'LicenseGracePeriod': n(),
         'ReservedLicenses': section(dict((name, n()) for name in RESERVED_LICENSES)),
-        'LicensedVersion': s(),
-        'PLDSHostId': n(),
-        'PLDSFileStatus': n(),
+        'LicensedVersion': s(readonly=True),
+        'PLDSHostId': n(readonly=True),
+        'PLDSFileStatus': n(readonly=True),
         'SelectLicensingStatus': n(),
         'GraceDongleSerialNumber': s(),
         'DongleSerialGraceDays': n(),
@@ -418,10 +419,11 @@ def apply(fields, current, body, mode, write, path='', reboot=False):
     """Apply a request body to a stored object under merge or replace semantics.
 
     merge: fields present in the body are set, everything else is kept.
-    replace: every readable field absent from the body is reset to its empty
-    value; write-only fields (passwords) absent from the body are kept, but a
-    write-only field sent as "" is set to "" (the trap a client must avoid).
-    Read-only fields keep their value; sending a different value is an error.
+    replace: every field absent from the body is reset to its empty value,
+    write-only fields (passwords) included, and a write-only field sent as ""
+    is set to "" (the traps a client must avoid).
+    Read-only and computed fields keep their value; a body that carries one is
+    refused (an item's key attribute, such as a LAN's @id, excepted).
     Vendor fields (stored on the object but unknown to the lab's model, as a
     real release carries fields nobody here modelled) follow the same rule:
     set when sent, kept by a merge, emptied by a replace that leaves them out.
@@ -456,7 +458,8 @@ def apply(fields, current, body, mode, write, path='', reboot=False):
                 result[name] = copy.deepcopy(old)
         elif present:
             result[name] = apply_scalar(field, old, body[name], write, here, needs_reboot)
-        elif mode == 'replace' and not field.readonly and not field.writeonly:
+        elif mode == 'replace' and not field.readonly:
+            # Under replace a field left out is emptied: a password too (a client must send it with the object).
             result[name] = empty(field)
             note_change(write, old, result[name], needs_reboot)
         else:
@@ -508,7 +511,11 @@ def apply_scalar(field, old, value, write, path, reboot):
         write.fail(path, 'value is not a valid %s' % {STR: 'string', INT: 'integer', BOOL: 'boolean'}[field.kind])
         return old
     if field.readonly:
-        if value != old:
+        # An item's key attribute (a LAN's @id) names the item and may be repeated; any other read-only or
+        # computed field does not belong in a PUT at all, as a strict device refuses it.
+        if not path.rsplit('.', 1)[-1].startswith('@'):
+            write.fail(path, 'read-only field: a write must not carry it')
+        elif value != old:
             write.fail(path, 'read-only field')
         return old
     if field.writeonly:
@@ -547,6 +554,15 @@ def apply_keyed(field, old_items, value, mode, write, path, reboot):
     return result
 
 
+def reboot_paths(fields=None, prefix=()):
+    """The System paths whose changes act only after a reboot (a section marked reboot: the whole section)."""
+    for name, field in (SYSTEM_FIELDS if fields is None else fields).items():
+        if field.reboot:
+            yield prefix + (name,)
+        elif field.kind == SECTION:
+            yield from reboot_paths(field.children, prefix + (name,))
+
+
 def note_change(write, old, new, reboot):
     if old != new:
         write.changed = True
@@ -569,7 +585,22 @@ def is_quad(value):
     return value.count('.') == 3
 
 
+_HOST = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$')
+_CUSTOMER_ID = re.compile(r'^[A-Za-z0-9][A-Za-z0-9-]{0,31}$')
+
+
+def is_host(value):
+    return bool(_HOST.match(value)) and not is_quad(value)
+
+
+def time_zones():
+    """The zones a system can use: the IANA database's names (Python's zoneinfo)."""
+    import zoneinfo  # pylint: disable=import-outside-toplevel
+    return zoneinfo.available_timezones()
+
+
 def validate_system(obj, write, node):
+    """What a device checks in a System it is given, as Web Manager would refuse it."""
     for lan in obj['LANS']['LAN']:
         for name in ('IPAddress', 'IPMask'):
             if not is_quad(lan[name]):
@@ -577,10 +608,24 @@ def validate_system(obj, write, node):
     for name in ('DNSServerIPAddress', 'BackupDNSServerIPAddress'):
         if obj['DNS'][name] and not is_quad(obj['DNS'][name]):
             write.fail('DNS.' + name, 'must be a dotted-quad IPv4 address or ""')
-    if obj['TimeSettings']['TimeSettingConfigSource'] not in ('None', 'SNTP', 'Voicemail', ''):
+    if obj['DNS']['DNSDomain'] and not is_host(obj['DNS']['DNSDomain']):
+        write.fail('DNS.DNSDomain', 'must be a domain name or ""')
+    times = obj['TimeSettings']
+    if times['TimeSettingConfigSource'] not in ('None', 'SNTP', 'Voicemail', ''):
         write.fail('TimeSettings.TimeSettingConfigSource', 'must be None, SNTP or Voicemail')
-    if not -720 <= obj['TimeSettings']['LocalTimeOffset'] <= 840:
+    if times['TimeServerAddress'] and not (is_quad(times['TimeServerAddress']) or is_host(times['TimeServerAddress'])):
+        write.fail('TimeSettings.TimeServerAddress', 'must be a host name or a dotted-quad IPv4 address or ""')
+    if times['TimeZone'] and times['TimeZone'] not in time_zones():
+        write.fail('TimeSettings.TimeZone', 'must be a time zone the system knows (IANA name) or ""')
+    if not -720 <= times['LocalTimeOffset'] <= 840:
         write.fail('TimeSettings.LocalTimeOffset', 'must be minutes from UTC, -720 to 840')
+    subscription = obj['Subscription']
+    if subscription['CustomerID'] and not _CUSTOMER_ID.match(subscription['CustomerID']):
+        write.fail('Subscription.CustomerID', 'must be 1 to 32 letters, digits and hyphens')
+    server = subscription['ServerAddress']
+    host = server[len('https://'):].rstrip('/') if server.lower().startswith('https://') else server
+    if server and not is_host(host):
+        write.fail('Subscription.ServerAddress', 'must be a host name or https://host')
     if not 0 <= obj['PBXLicense']['LicenseServerPort'] <= 65535:
         write.fail('PBXLicense.LicenseServerPort', 'must be 0 to 65535')
 

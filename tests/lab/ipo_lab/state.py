@@ -145,6 +145,8 @@ class SystemState:
         self.collections = {}
         self.registered = spec.registered
         self.reboot_pending = False
+        # The configuration as the system last started with it: settings that need a reboot act from here.
+        self.booted = None
         self.semantics = {}
         self.release = releases.release(spec.api_profile, spec.renamed)
         self.link = None    # the LinkAgent, attached by the Lab
@@ -162,6 +164,7 @@ class SystemState:
         }
         self.registered = spec.registered
         self.reboot_pending = False
+        self.booted = copy.deepcopy(self.system)
         self.reset_semantics()
 
     def reset_semantics(self):
@@ -183,6 +186,24 @@ class SystemState:
         if lan and lan['IPAddress']:
             return lan['IPAddress']
         return self.spec.lan1
+
+    def reboot(self):
+        """Start again with the stored configuration: settings waiting for a reboot take effect."""
+        was_pending = self.reboot_pending
+        self.booted = copy.deepcopy(self.system)
+        self.reboot_pending = False
+        return was_pending
+
+    def in_effect(self):
+        """The System the system acts on: its stored configuration, except the settings that need a reboot
+        (model.reboot_paths), which stay as they were at its last start until it reboots."""
+        effective = copy.deepcopy(self.system)
+        for path in model.reboot_paths():
+            node, source = effective, self.booted
+            for key in path[:-1]:
+                node, source = node[key], source[key]
+            node[path[-1]] = copy.deepcopy(source[path[-1]])
+        return effective
 
     def lan(self, lan_id):
         for lan in self.system['LANS']['LAN']:
@@ -234,7 +255,9 @@ class SystemState:
             self.system = config['System']
             self.collections = dict((name, config[name]) for name in COLLECTIONS)
             self.registered = bool(data.get('registered'))
-            self.reboot_pending = bool(data.get('reboot_pending'))
+            # A lab restart is a restart of the system: what it stored is what it now runs with.
+            self.reboot_pending = False
+            self.booted = copy.deepcopy(self.system)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             LOG.warning('state file %s unreadable (%s); using defaults', path, type(exc).__name__)
             self.reset()
