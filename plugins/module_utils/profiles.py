@@ -109,13 +109,18 @@ SETTINGS = dict((setting.name, setting) for setting in (
             confirmed_by=(LINK,), how='the system reached COM at this address'),
     Setting('comadmin', 'Security Manager > Service Users', 'COMAdmin (Account Status: Enabled)', 'service_user',
             confirmed_by=(LINK,), how='the link uses its security settings'),
+    # Not a setting but a step: an offline change (DNS, the remote licence server) acts only after the system
+    # restarts, and the Management API documents no reboot. No check sees that a reboot happened.
+    Setting('reboot', 'Web Manager: the system menu > Reboot (Manager: File > Advanced > Reboot)',
+            'Reboot: immediately, when free, or at a time of day', 'action'),
 ))
 
 # Read-only values a profile may name so system_info can show them.
 READ_ONLY = ('system_id', 'customer_name')
+ACTIONS = ('reboot',)
 LIST_SETTINGS = ('default_route', 'comadmin')
 LIST_ENTITIES = {'default_route': 'IPRoute', 'comadmin': 'ServiceUser'}
-SCALAR_SETTINGS = tuple(name for name in SETTINGS if name not in LIST_SETTINGS) + READ_ONLY
+SCALAR_SETTINGS = tuple(name for name in SETTINGS if name not in LIST_SETTINGS + ACTIONS) + READ_ONLY
 FORMS = {'server': ('host', 'url')}
 
 _MODEL_PATHS = {
@@ -145,7 +150,7 @@ BUILT_IN = {
         'name': 'documented',
         'description': "only what Avaya's Management API guide documents: every setting is a manual step",
         'resources': {'systems': {'entity': 'System', 'update': 'merge'}},
-        'settings': dict((setting, MANUAL) for setting in SETTINGS),
+        'settings': dict((setting, MANUAL) for setting in SETTINGS if setting not in ACTIONS),
     },
     'pbxlicense': {
         'name': 'pbxlicense',
@@ -153,7 +158,7 @@ BUILT_IN = {
                         "guide's example; never chosen by auto)"),
         'resources': {'systems': {'entity': 'System', 'update': 'merge'}},
         'settings': dict(
-            [(setting, MANUAL) for setting in SETTINGS if setting not in ('customer_id', 'license_server')]
+            [(setting, MANUAL) for setting in SETTINGS if setting not in ('customer_id', 'license_server') + ACTIONS]
             + [('customer_id', {'resource': 'systems', 'path': 'PBXLicense.LicenseServerID',
                                 'with': {'PBXLicense.EnableRemoteServer': True}}),
                ('license_server', {'resource': 'systems', 'path': 'PBXLicense.LicenseServerURL', 'form': 'url',
@@ -396,7 +401,7 @@ class Profile(object):
 
     def describe(self):
         return {'name': self.name, 'source': self.source,
-                'carriers': dict((setting, self.carrier(setting).describe()) for setting in SETTINGS)}
+                'carriers': dict((setting, self.carrier(setting).describe()) for setting in SETTINGS if setting not in ACTIONS)}
 
 
 def load(value):
@@ -446,9 +451,11 @@ def _from_dict(data, source):
     where = 'API profile %s' % source
     if not isinstance(data, dict):
         raise ProfileError('%s: expected a mapping with "settings", got %s' % (where, type(data).__name__))
-    unknown = sorted(set(data) - {'name', 'description', 'resources', 'settings', 'learned'})
+    unknown = sorted(set(data) - {'name', 'description', 'extends', 'resources', 'settings', 'learned'})
     if unknown:
-        raise ProfileError('%s: unknown key %s (known: name, description, resources, settings)' % (where, unknown[0]))
+        raise ProfileError('%s: unknown key %s (known: name, description, extends, resources, settings)' % (where, unknown[0]))
+    if data.get('extends') is not None:
+        return _extended(data, where)
     settings = data.get('settings')
     if not isinstance(settings, dict) or not settings:
         raise ProfileError('%s: "settings" must map each setting (%s) to a carrier or "manual"'
@@ -464,10 +471,26 @@ def _from_dict(data, source):
         _declare(resource, spec.get('entity'), where)
     checked = {}
     for setting, spec in settings.items():
-        if setting not in SETTINGS and setting not in READ_ONLY:
+        if setting not in SETTINGS and setting not in READ_ONLY or setting in ACTIONS:
             raise ProfileError('%s: unknown setting %r (known: %s)' % (where, setting, ', '.join(sorted(SETTINGS) + list(READ_ONLY))))
         checked[setting] = _carrier_spec(setting, spec, resources, '%s: settings.%s' % (where, setting))
     return Profile(str(data.get('name') or source), checked, resources, source, description=data.get('description'))
+
+
+def _extended(data, where):
+    """A profile on top of a built-in one: its settings and resources override the base's."""
+    base_name = data['extends']
+    if base_name not in NAMES:
+        raise ProfileError('%s: extends must name a built-in profile (%s): got %r' % (where, ', '.join(NAMES), base_name))
+    base = load(base_name)
+    merged = {'name': data.get('name') or '%s (extended)' % base.name, 'description': data.get('description'),
+              'resources': dict(base.resources, **(data.get('resources') or {})),
+              'settings': dict(base.settings, **(data.get('settings') or {}))}
+    if not isinstance(data.get('resources') or {}, dict) or not isinstance(data.get('settings') or {}, dict):
+        raise ProfileError('%s: resources and settings must be mappings' % where)
+    profile = _from_dict(merged, where[len('API profile '):])
+    profile.probe = base.probe
+    return profile
 
 
 def _carrier_spec(setting, spec, resources, where):

@@ -385,6 +385,22 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
                                                entered),
         'vantage_point': where,
     }
+    reboots = [step for step in report['manual_steps'] if step['setting'] == 'reboot' and step['status'] == profiles.OPEN]
+    if reboots:
+        # A setting that acts only after a reboot is not in effect yet: never ready before it.
+        waiting = checks.result('reboot.pending', checks.FAIL, measured='waits for a reboot', limit='no change waiting for a reboot',
+                                hint='reboot %s in a maintenance window (%s): %s; this collection does not reboot' % (
+                                    node.get('name') or node.get('node_address'), profiles.SETTINGS['reboot'].where,
+                                    reboots[0]['value']), summary='reboot')
+        # First among the failures: until the reboot, the other failures may only be its consequences.
+        report['checks'] = _ordered([waiting] + report['checks'])
+        summary = checks.add_up(report['checks'])
+        report.update(failed_checks=summary['failed'], not_measured=summary['not_measured'], counts=summary['counts'])
+        if holds_link is not False:
+            report['verdict'] = NOT_READY
+        report['reboot_pending'] = True
+    else:
+        report['reboot_pending'] = False
     open_steps = [step for step in report['manual_steps'] if step['status'] == profiles.OPEN]
     if open_steps:
         report['notes'].append('%d manual step%s open in Web Manager' % (len(open_steps), '' if len(open_steps) == 1 else 's'))

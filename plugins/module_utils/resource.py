@@ -96,26 +96,47 @@ def _drop_path(obj, path):
         node.pop(path[-1], None)
 
 
-def build_payload(entity_name, current, changes, update=None):
-    """The device-form object to PUT, by the schema's declaration for the entity (or update, an API profile's).
+def _writable(fields, obj):
+    """The object without the fields the schema says a write must not carry (read-only, computed); an
+    item's key attribute stays, because it names the item. Fields the schema does not know are kept."""
+    result = {}
+    for key, value in (obj or {}).items():
+        spec = fields.get(key) if fields is not None else None
+        if spec is None:
+            result[key] = value
+        elif spec.kind == 'section':
+            result[key] = _writable(spec.fields, value) if isinstance(value, dict) else value
+        elif spec.kind == 'items':
+            result[key] = [_writable(spec.fields, item) if isinstance(item, dict) else item for item in value]
+        elif spec.writable or key.startswith('@'):
+            result[key] = value
+    return result
 
-    replace: the whole object as read, with the changes applied, so the result
-    is right whether the device merges or replaces; write-only fields are
-    left out (they read back empty) unless a change sets them.
-    merge: the GUID and the changed fields only.
+
+def build_payload(entity_name, current, changes, update=None):
+    """The device-form object to PUT, by how the device applies a PUT (the schema's declaration for the
+    entity, or update, an API profile's). Never a read-only or computed field; never a write-only one
+    (a password reads back empty) unless a change sets it.
+
+    merge: the object's identity (its GUID) and each touched section (a top-level field, with what it
+    holds) as read, with the changes applied: a small write, as Avaya's examples make them.
+    replace: the whole object as read, with the changes applied, so nothing is cleared.
     """
     ent = schema.entity(entity_name)
+    full = apply_changes(current, changes)
+    for path in _write_only_paths(ent.fields):
+        if path not in changes:
+            _drop_path(full, path)
+    full = _writable(ent.fields, full)
     if (update or ent.update) == 'merge':
         obj = {}
         if schema.GUID_KEY in current:
             obj[schema.GUID_KEY] = current[schema.GUID_KEY]
-        for path, value in changes.items():
-            set_path(obj, path, value)
+        for key in sorted(set(path[0] for path in changes)):
+            if key in full:
+                obj[key] = full[key]
     else:
-        obj = apply_changes(current, changes)
-        for path in _write_only_paths(ent.fields):
-            if path not in changes:
-                _drop_path(obj, path)
+        obj = full
     return schema.to_device(ent.name, obj)
 
 

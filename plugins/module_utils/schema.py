@@ -63,9 +63,11 @@ class Entity:
 
     quoting: how the resource writes scalars in JSON: 'bare' (numbers and
     booleans as JSON numbers/booleans) or 'quoted' (every value a string).
-    update: how the collection writes it: 'replace' sends the whole writable
-    object (correct whether the device merges or replaces), 'merge' sends the
-    GUID and the changed fields only (for releases known to merge).
+    update: how the device applies a PUT, and so how the collection writes:
+    'merge' (fields left out are kept) gets a small write, the GUID and the
+    touched sections only, as Avaya's examples send; 'replace' (fields left
+    out are cleared) gets the whole writable object back. An API profile may
+    say otherwise for a release (profiles.py, resources.<name>.update).
     clears_write_only: whether a replace on the device clears a write-only
     field (a password) that the PUT leaves out; if so, a module must not
     update such an object without being given that field.
@@ -95,7 +97,8 @@ _LAN_FIELDS = {
     'DHCPmode': Field('int', fact='dhcp_mode'),
 }
 
-SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fields={
+# Avaya's System example (guide 2.8.2.2) sends three fields and succeeds: the device merges.
+SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', update='merge', fields={
     GUID_KEY: Field(fact='guid', writable=False),
     'Name': Field(fact='name'),
     'Password': Field(write_only=True),
@@ -116,6 +119,9 @@ SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fie
         'LicenseGracePeriod': Field('int', fact='grace_period'),
         'EnableRemoteServer': Field('bool', fact='enable_remote_server', reboot=True),
         'PLDSHostId': Field(fact='plds_host_id', writable=False),
+        # Computed by the system: a write must not carry them.
+        'LicensedVersion': Field(fact='licensed_version', writable=False),
+        'PLDSFileStatus': Field('int', fact='plds_file_status', writable=False),
     }, fact='licence_server'),
     'DNS': Section({
         'DNSServerIPAddress': Field(fact='server', reboot=True, source='model'),
@@ -136,7 +142,7 @@ SYSTEM = Entity('System', 'systems', methods=('GET', 'PUT'), quoting='bare', fie
     }, fact='subscription', source='model'),
 })
 
-IP_ROUTE = Entity('IPRoute', 'iproutes', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', fields={
+IP_ROUTE = Entity('IPRoute', 'iproutes', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', update='merge', fields={
     GUID_KEY: Field(fact='guid', writable=False, source='model'),
     'IPAddress': Field(fact='ip_address', source='model', empty_equals='0.0.0.0'),
     'IPMask': Field(fact='ip_mask', source='model', empty_equals='0.0.0.0'),
@@ -155,7 +161,7 @@ SERVICE_USER = Entity('ServiceUser', 'serviceusers', methods=('GET', 'POST', 'PU
     'RightsGroups': Field('list', fact='rights_groups', source='model'),
 })
 
-RIGHTS_GROUP = Entity('RightsGroup', 'rightsgroups', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', fields={
+RIGHTS_GROUP = Entity('RightsGroup', 'rightsgroups', methods=('GET', 'POST', 'PUT', 'DELETE'), quoting='quoted', source='model', update='merge', fields={
     GUID_KEY: Field(fact='guid', writable=False, source='model'),
     'Name': Field(fact='name', source='model'),
     'ExternalRights': Field('list', fact='external_rights', source='model'),

@@ -224,6 +224,7 @@ class SectionTask(object):
                 'changing %s on %s needs a reboot and reboot_policy is fail: nothing was changed'
                 % (', '.join(sorted(f for f in after if after[f] != before.get(f))), node))
         if not changes or self.module.check_mode:
+            self._reboot_step(result, system, node, before, after)
             return result
         for (resource_name, entity), found in sorted(changes.items()):
             answer = self._write(client, target, resource_name, entity, objects[resource_name], found)
@@ -235,7 +236,17 @@ class SectionTask(object):
         if result['reboot_required']:
             self.module.warn('%s needs a reboot before the change takes effect (the change is not mergeable); '
                              'the module does not reboot the system' % node)
+        self._reboot_step(result, system, node, before, result['after'])
         return result
+
+    def _reboot_step(self, result, system, node, before, after):
+        """A change that acts only after a reboot leaves a step for a person: the API documents no reboot."""
+        if not result['reboot_required']:
+            return
+        changed = ', '.join(sorted(option for option in after if after[option] != before.get(option))) or 'the change'
+        result['manual_steps'].append(profiles.manual_step(
+            'reboot', node, 'reboot the system: %s takes effect then' % changed,
+            'an offline setting changed, and the Management API documents no reboot', system.get('Name')))
 
     def _reread(self, client, target, resource_name, entity, old):
         found = client.get(entity, node_address=target, resource=resource_name)

@@ -34,7 +34,17 @@ def describe(system_type):
 
 
 def choose_node(systems, node_address):
-    """(system, node address to send or None). Several nodes and no node_address: the Primary, else an error."""
+    """(system, node address to send or None). Several nodes and no node_address: the Primary, else an error.
+
+    A node asked for by node_address must come back with that LAN1 address: a device that answers with
+    another system (or several) is not trusted with a write."""
+    if node_address:
+        matches = [system for system in systems if lan1_address(system) == node_address]
+        if len(matches) != 1:
+            found = ', '.join(sorted(str(lan1_address(system)) for system in systems)) or 'none'
+            raise TopologyError('node_address %s was asked for, and the endpoint answered with %d system%s whose LAN1 is %s; '
+                                'nothing was changed' % (node_address, len(systems), '' if len(systems) == 1 else 's', found))
+        return matches[0], node_address
     if len(systems) == 1:
         return systems[0], node_address
     primaries = [s for s in systems if describe(s.get('SystemType'))['role'] == 'primary']

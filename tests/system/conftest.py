@@ -129,10 +129,33 @@ def private_runtime_dir(tmp_path, monkeypatch):
     return folder
 
 
+def lab_log_size(lab):
+    try:
+        return os.path.getsize(os.path.join(lab.state, 'lab.log'))
+    except OSError:
+        return 0
+
+
+def lab_tracebacks(lab, since):
+    """Tracebacks the lab logged after byte offset since: a bug of the lab, which would look like a device error."""
+    try:
+        with open(os.path.join(lab.state, 'lab.log'), encoding='utf-8', errors='replace') as handle:
+            handle.seek(since)
+            text = handle.read()
+    except OSError:
+        return ''
+    return text if 'Traceback (most recent call last)' in text else ''
+
+
 @pytest.fixture
 def fresh_lab(lab):
     lab.reset()
-    return lab
+    since = lab_log_size(lab)
+    yield lab
+    # A test against a lab that broke inside proves nothing: the run fails when the lab logged a traceback.
+    tracebacks = lab_tracebacks(lab, since)
+    if tracebacks:
+        pytest.fail('the lab logged a traceback during this test:\n%s' % tracebacks[-4000:])
 
 
 class PlaybookRun(object):
@@ -179,6 +202,21 @@ def run_playbook(lab, tmp_path):
         return PlaybookRun(proc, results)
 
     return run
+
+
+RESOURCES = {'System': 'systems', 'IPRoute': 'iproutes', 'ServiceUser': 'serviceusers'}
+
+
+def device_semantics(lab, monkeypatch, tmp_path, mode, systems=('ip500-single',), entities=('System',)):
+    """Make lab systems apply a PUT by mode (merge or replace), and tell the collection so, as a user of such a
+    release would: an API profile (through IPOFFICE_API_PROFILE) that says the device replaces."""
+    for name in systems:
+        lab.control('POST', '/lab/systems/%s/semantics' % name, dict((entity, mode) for entity in entities))
+    if mode == 'replace':
+        path = tmp_path / 'replacing-release.yml'
+        path.write_text(yaml.safe_dump({'name': 'a release that replaces', 'extends': 'auto', 'resources': dict(
+            (RESOURCES[entity], {'entity': entity, 'update': 'replace'}) for entity in entities)}))
+        monkeypatch.setenv('IPOFFICE_API_PROFILE', str(path))
 
 
 def connection(lab, host, **extra):

@@ -59,17 +59,21 @@ def configure(lab, name, dns=LAB_DNS, time_server=LAB_SNTP, customer=CUSTOMER, s
                                    'TimeZone': 'Europe/London', 'LocalTimeOffset': 0},
                   'Subscription': {'CustomerID': customer, 'ServerAddress': server}}
         api.call('PUT', 'systems', node_address=node, objects=[('System', system)])
+        # The DNS server acts only after a reboot, as on a real system.
+        lab.control('POST', '/lab/systems/%s/reboot' % name)
         if route:
             api.call('POST', 'iproutes', node_address=node, objects=[('IPRoute', {
                 'IPAddress': '0.0.0.0', 'IPMask': '0.0.0.0', 'GatewayIPAddress': gateway, 'Destination': 'LAN1', 'Metric': '0'})])
 
 
 def set_system(lab, name, **sections):
-    """PUT some System sections of one node, e.g. Subscription={'ServerAddress': ...}."""
+    """PUT some System sections of one node, e.g. Subscription={'ServerAddress': ...}, and reboot it when a
+    setting there waits for a reboot."""
     host, node = NODES[name]
     with client(lab, host) as api:
         guid = api.get('System', node_address=node)[0]['@GUID']
         api.call('PUT', 'systems', node_address=node, objects=[('System', dict(sections, **{'@GUID': guid}))])
+    lab.control('POST', '/lab/systems/%s/reboot' % name)
 
 
 def link(lab, name):

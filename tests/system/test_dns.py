@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import SE_PRIMARY, SINGLE_APP_SERVER, connection
+from conftest import SE_PRIMARY, SINGLE_APP_SERVER, connection, device_semantics
 
 
 def _dns(lab, host=SINGLE_APP_SERVER, register='dns', **options):
@@ -30,8 +30,8 @@ def _config_without_dns(state):
 
 
 @pytest.mark.parametrize('semantics', ['merge', 'replace'])
-def test_merged_sets_server_then_changes_nothing_and_loses_nothing(fresh_lab, run_playbook, semantics):
-    fresh_lab.control('POST', '/lab/systems/ip500-single/semantics', {'System': semantics})
+def test_merged_sets_server_then_changes_nothing_and_loses_nothing(fresh_lab, run_playbook, semantics, monkeypatch, tmp_path):
+    device_semantics(fresh_lab, monkeypatch, tmp_path, semantics)
     before = fresh_lab.system('ip500-single')
     start = fresh_lab.last_seq()
     run = run_playbook([_dns(fresh_lab, server='127.0.53.53', domain='Example.COM', register='first'),

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import API_PASSWORD, SE_PRIMARY, SINGLE_APP_SERVER, connection
+from conftest import API_PASSWORD, SE_PRIMARY, SINGLE_APP_SERVER, connection, device_semantics
 
 DEFAULT = {'gateway': '127.0.11.254', 'destination': 'LAN1'}
 OTHER_ROUTE = {'ip_address': '127.0.99.0', 'ip_mask': '255.255.255.0'}
@@ -37,8 +37,8 @@ def _stored_without_routes(lab, name='ip500-single'):
 
 
 @pytest.mark.parametrize('semantics', ['merge', 'replace'])
-def test_default_route_is_one_line_and_idempotent_and_touches_no_other_route(fresh_lab, run_playbook, semantics):
-    fresh_lab.control('POST', '/lab/systems/ip500-single/semantics', {'IPRoute': semantics, 'System': semantics})
+def test_default_route_is_one_line_and_idempotent_and_touches_no_other_route(fresh_lab, run_playbook, semantics, monkeypatch, tmp_path):
+    device_semantics(fresh_lab, monkeypatch, tmp_path, semantics, entities=('IPRoute', 'System'))
     routes_before = _stored_routes(fresh_lab)
     others_before = _stored_without_routes(fresh_lab)
     start = fresh_lab.last_seq()
@@ -61,9 +61,9 @@ def test_default_route_is_one_line_and_idempotent_and_touches_no_other_route(fre
 
 
 @pytest.mark.parametrize('semantics', ['merge', 'replace'])
-def test_blank_default_route_is_the_same_route(fresh_lab, run_playbook, semantics):
+def test_blank_default_route_is_the_same_route(fresh_lab, run_playbook, semantics, monkeypatch, tmp_path):
     from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-    fresh_lab.control('POST', '/lab/systems/ip500-single/semantics', {'IPRoute': semantics})
+    device_semantics(fresh_lab, monkeypatch, tmp_path, semantics, entities=('IPRoute',))
     with api.Client(SINGLE_APP_SERVER, 'apiadmin', API_PASSWORD, ca_path=fresh_lab.ca_path) as client:
         blank_default = {'IPAddress': '', 'IPMask': '', 'GatewayIPAddress': '127.0.11.254', 'Destination': 'LAN1', 'Metric': '0'}
         client.call('POST', 'iproutes', objects=[('IPRoute', blank_default)])

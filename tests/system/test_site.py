@@ -39,9 +39,10 @@ def test_check_mode_plans_everything_and_writes_nothing(fresh_lab):
     assert not [r for r in fresh_lab.requests(start) if r['write']]
 
 
-def test_site_configures_every_prerequisite_then_changes_nothing(fresh_lab):
+def test_site_configures_every_prerequisite_waits_for_the_reboot_then_changes_nothing(fresh_lab):
     first = _site(fresh_lab)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    # The DNS server acts only after a reboot, which the collection never makes: the first run cannot end ready.
+    assert first.returncode == 2, first.stdout[-3000:] + first.stderr[-2000:]
     for name in NODES:
         system = fresh_lab.system(name)['config']['System']
         assert system['DNS']['DNSServerIPAddress'] == '127.0.53.53', name
@@ -52,12 +53,27 @@ def test_site_configures_every_prerequisite_then_changes_nothing(fresh_lab):
         # Server Edition: only the Primary holds the subscription link.
         expected = '' if name in ('se-secondary', 'se-expansion') else 'LAB-0001'
         assert system['Subscription']['CustomerID'] == expected, name
+        assert fresh_lab.system(name)['reboot_pending'] is True, name
     assert API_PASSWORD not in first.stdout + first.stderr
+    # The report says which nodes wait for a reboot, and calls none of them ready.
+    report = json.load(open(os.path.join(fresh_lab.state, 'readiness', 'readiness.json')))
+    for entry in report['systems']:
+        assert entry['reboot_pending'] is True and entry['verdict'] != 'ready', entry['system']
+        if entry['holds_subscription_link'] is not False:
+            assert 'reboot.pending' in entry['failed_checks'], entry['system']
+    assert 'ip500-single (127.0.11.1): NOT READY - reboot.pending' in first.stdout
+
+    # The maintenance window: a person reboots the systems.
+    rebooted = fresh_lab.control('POST', '/lab/reboot')['rebooted']
+    assert sorted(rebooted) == sorted(NODES)
+    start = fresh_lab.last_seq()
+    second = _site(fresh_lab)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
     # The main job ends with the readiness report: every link-holding node ready, SE Secondary/Expansion without a link.
     for line in ('ip500-single (127.0.11.1): ready', 'scn-1 (127.0.21.1): ready', 'scn-2 (127.0.21.2): ready',
                  'scn-3 (127.0.21.3): ready', 'se-primary (127.0.30.1): ready',
                  'se-secondary (127.0.30.2): no link of its own expected', 'fleet: 5 of 5 systems ready, 0 not ready, 2 without'):
-        assert line in first.stdout, line
+        assert line in second.stdout, line
     report = json.load(open(os.path.join(fresh_lab.state, 'readiness', 'readiness.json')))
     assert report['fleet']['all_ready'] is True and len(report['systems']) == 7
     # What the main job configured has a real effect: every node that holds a link connects to COM.
@@ -65,10 +81,6 @@ def test_site_configures_every_prerequisite_then_changes_nothing(fresh_lab):
         wait_state(fresh_lab, name, 'Connected', timeout=30)
     for name in ('se-secondary', 'se-expansion'):
         assert link(fresh_lab, name)['LinkState'] == 'NotApplicable'
-
-    start = fresh_lab.last_seq()
-    second = _site(fresh_lab)
-    assert second.returncode == 0
     # Nothing changes on the systems; the only change is the report, written anew.
     assert changed_tasks(second.stdout) == [REPORT_TASK], changed_tasks(second.stdout)
     assert sum(counts['changed'] for counts in _recap(second.stdout).values()) == 1, _recap(second.stdout)

@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from conftest import SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection
+from conftest import SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection, device_semantics
 
 SERVER = 'admin.uk1.avaya-sub.com'
 EMPTY = {'customer_id': '', 'server_address': ''}
@@ -46,8 +46,8 @@ def _config_without_subscription(state):
 
 
 @pytest.mark.parametrize('semantics', ['merge', 'replace'])
-def test_merged_sets_details_then_changes_nothing_and_loses_nothing(fresh_lab, run_playbook, semantics):
-    fresh_lab.control('POST', '/lab/systems/ip500-single/semantics', {'System': semantics})
+def test_merged_sets_details_then_changes_nothing_and_loses_nothing(fresh_lab, run_playbook, semantics, monkeypatch, tmp_path):
+    device_semantics(fresh_lab, monkeypatch, tmp_path, semantics)
     before = fresh_lab.system('ip500-single')
     start = fresh_lab.last_seq()
     run = run_playbook([_sub(fresh_lab, customer_id='ACME-0042', server_address='Admin.UK1.avaya-sub.com',

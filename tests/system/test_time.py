@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from conftest import SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection
+from conftest import SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection, device_semantics
 
 EMPTY = {'source': 'None', 'server': '', 'time_zone': '', 'local_offset_minutes': 0}
 
@@ -39,8 +39,8 @@ def _config_without_time(state):
 
 
 @pytest.mark.parametrize('semantics', ['merge', 'replace'])
-def test_merged_sets_time_then_changes_nothing_and_loses_nothing(fresh_lab, run_playbook, semantics):
-    fresh_lab.control('POST', '/lab/systems/ip500-single/semantics', {'System': semantics})
+def test_merged_sets_time_then_changes_nothing_and_loses_nothing(fresh_lab, run_playbook, semantics, monkeypatch, tmp_path):
+    device_semantics(fresh_lab, monkeypatch, tmp_path, semantics)
     before = fresh_lab.system('ip500-single')
     start = fresh_lab.last_seq()
     run = run_playbook([_time(fresh_lab, source='SNTP', server='Time.Example.TEST', time_zone='Europe/London',
@@ -103,8 +103,8 @@ def test_check_mode_writes_nothing_and_predicts(fresh_lab, run_playbook):
 
 
 @pytest.mark.parametrize('semantics', ['merge', 'replace'])
-def test_replaced_sets_exactly_what_is_given(fresh_lab, run_playbook, semantics):
-    fresh_lab.control('POST', '/lab/systems/ip500-single/semantics', {'System': semantics})
+def test_replaced_sets_exactly_what_is_given(fresh_lab, run_playbook, semantics, monkeypatch, tmp_path):
+    device_semantics(fresh_lab, monkeypatch, tmp_path, semantics)
     before = fresh_lab.system('ip500-single')
     run = run_playbook([_time(fresh_lab, source='Voicemail', server='127.0.123.1', time_zone='Asia/Tokyo',
                               local_offset_minutes=540, register='setup'),

@@ -29,7 +29,7 @@ def test_every_setting_has_a_label_and_a_place_in_web_manager():
 
 def test_model_carries_everything_and_documented_nothing():
     model, documented = profiles.load('model'), profiles.load('documented')
-    for setting in profiles.SETTINGS:
+    for setting in set(profiles.SETTINGS) - set(profiles.ACTIONS):
         assert not isinstance(model.carrier(setting), profiles.Manual), setting
         assert isinstance(documented.carrier(setting), profiles.Manual), setting
 

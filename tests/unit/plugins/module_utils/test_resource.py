@@ -31,10 +31,12 @@ def test_write_only_fields_are_always_a_change():
     assert resource.changes_needed('ServiceUser', {'Password': ''}, {('Password',): 'x'}) == {('Password',): 'x'}
 
 
-def test_replace_payload_is_the_whole_object_without_empty_passwords():
-    payload = resource.build_payload('System', SYSTEM, {DNS_SERVER: '8.8.8.8'})
+def test_replace_payload_is_the_whole_writable_object_without_empty_passwords():
+    payload = resource.build_payload('System', SYSTEM, {DNS_SERVER: '8.8.8.8'}, update='replace')
     assert 'Password' not in payload
-    assert payload['Voicemail'] == {'Type': 1} and payload['Name'] == 'Site' and payload['MajorVersion'] == 12
+    assert payload['Voicemail'] == {'Type': 1} and payload['Name'] == 'Site'
+    # A read-only field (the version) does not belong in a write.
+    assert 'MajorVersion' not in payload
     assert payload['DNS'] == {'DNSServerIPAddress': '8.8.8.8', 'BackupDNSServerIPAddress': '', 'DNSDomain': 'Example.com'}
 
 
@@ -44,10 +46,18 @@ def test_replace_payload_sends_a_password_the_task_sets():
     assert payload == {'@GUID': 'U', 'Name': 'COMAdmin', 'Password': 'n3w', 'RightsGroups': 'a|b'}
 
 
-def test_merge_payload_is_guid_and_changed_fields_only(monkeypatch):
-    monkeypatch.setattr(schema.SYSTEM, 'update', 'merge')
+def test_a_merging_device_gets_the_identity_and_the_touched_section_only():
+    # The System merges (the schema's declaration, from Avaya's examples): a small write.
     payload = resource.build_payload('System', SYSTEM, {DNS_SERVER: '8.8.8.8'})
-    assert payload == {'@GUID': 'G' * 32, 'DNS': {'DNSServerIPAddress': '8.8.8.8'}}
+    assert payload == {'@GUID': 'G' * 32, 'DNS': {'DNSServerIPAddress': '8.8.8.8', 'BackupDNSServerIPAddress': '', 'DNSDomain': 'Example.com'}}
+    two = resource.build_payload('System', SYSTEM, {DNS_SERVER: '8.8.8.8', ('TimeSettings', 'TimeZone'): 'UTC'})
+    assert sorted(two) == ['@GUID', 'DNS', 'TimeSettings'] and two['TimeSettings']['TimeZone'] == 'UTC'
+
+
+def test_the_lans_key_stays_but_nothing_read_only_goes_out():
+    system = schema.normalise('System', {'@GUID': 'G' * 32, 'SystemType': 'IP500 V2', 'LANS': {'LAN': {'@id': 'LAN1', 'IPAddress': '192.0.2.1'}}})
+    payload = resource.build_payload('System', system, {('LANS',): system['LANS']}, update='replace')
+    assert 'SystemType' not in payload and payload['LANS']['LAN']['@id'] == 'LAN1'
 
 
 def test_replace_without_the_password_is_a_risk_only_where_the_device_clears_it():
