@@ -60,7 +60,11 @@ def _users(*items):
 CONNECTION_ROWS = dict(host='https://127.0.30.1/', port=70000, ca_path=NOWHERE + '/ca.pem', timeout=0, retries=11, node_address='node-1')
 ROUTES = _routes({'ip_address': '10.1'}, {'ip_address': '10.0.0.0', 'ip_mask': '255.0.255.0'}, {'ip_address': '10.0.1.0', 'ip_mask': '33'},
                  {'ip_address': '10.0.2.0', 'ip_mask': '24', 'gateway': '127.0.30.256'}, {'ip_address': '10.0.3.0', 'ip_mask': '24', 'metric': 256})
-USERS = _users({'name': ''}, {'name': 'x' * 32}, {'rights_groups': ['Bad|Group']}, {'password': ''})
+USERS = _users({'name': ''}, {'name': 'x' * 32}, {'rights_groups': ['Bad|Group']}, {'password': ''}, {'password': '   '})
+# A gateway must be another host on the node's LAN (127.0.11.1/24 on the lab's single IP500 V2).
+GATEWAYS = dict(_routes({'gateway': '127.0.99.254'}, {'ip_address': '10.0.1.0', 'ip_mask': '24', 'gateway': '127.0.11.1'},
+                        {'ip_address': '10.0.2.0', 'ip_mask': '24', 'gateway': '127.0.11.0'},
+                        {'ip_address': '10.0.3.0', 'ip_mask': '24', 'gateway': '127.0.11.255'}), node_address='127.0.11.1')
 DNS_CHECK = {'server': '127.0.53', 'port': 0, 'server_address': 'admin.lab1.avaya-sub.com:443', 'names': ['storage googleapis.com'],
              'timeout': 61}
 # time_check's time_zone is the node's own setting under test: a wrong one is a finding of the check, not bad input.
@@ -89,18 +93,33 @@ MODULE_ROWS = [
     # time
     Row('time', 'server', 'https://time.google.com', {'source': 'SNTP', 'server': 'https://time.google.com', 'time_zone': 'Mars/Base',
                                                       'local_offset_minutes': 900}, task='time'),
+    # values that parse but cannot work: no server answers at 0.0.0.0 or a broadcast address; a domain with the root's dot
+    Row('dns', 'server', '0.0.0.0', {'server': '0.0.0.0', 'backup_server': '255.255.255.255', 'domain': 'example.com.'}, task='dns2',
+        words=['names no server']),
+    Row('dns', 'backup_server', '255.255.255.255', task='dns2', words=['broadcast address']),
+    Row('dns', 'domain', 'example.com.', task='dns2', words=['without a trailing dot']),
     Row('time', 'time_zone', 'Mars/Base', task='time'),
     Row('time', 'local_offset_minutes', 900, task='time'),
     Row('time', 'time_zone', 'europe/london', {'time_zone': 'europe/london'}),
     # ip_route: addresses, masks, gateways, metric in one task; a LAN name; a gateway outside the LAN (reads first)
     Row('ip_route', 'config[0].ip_address', '10.1', ROUTES, task='routes'),
     Row('ip_route', 'config[1].ip_mask', '255.0.255.0', task='routes'),
+    # names zoneinfo loads but no site should use, a broadcast time server, a host name with the root's dot
+    Row('time', 'server', '255.255.255.255', {'server': '255.255.255.255', 'time_zone': 'US/Eastern'}, task='time2',
+        words=['broadcast address']),
+    Row('time', 'time_zone', 'US/Eastern', task='time2', words=['give America/New_York']),
+    Row('time', 'time_zone', 'Etc/GMT+1', {'server': 'time.google.com.', 'time_zone': 'Etc/GMT+1'}, task='time3', words=['sign reversed']),
+    Row('time', 'server', 'time.google.com.', task='time3', words=['without a trailing dot']),
+    Row('time', 'time_zone', 'right/Europe/London', {'time_zone': 'right/Europe/London'}, words=['give Europe/London']),
     Row('ip_route', 'config[2].ip_mask', '33', task='routes'),
     Row('ip_route', 'config[3].gateway', '127.0.30.256', task='routes'),
     Row('ip_route', 'config[4].metric', 256, task='routes'),
     Row('ip_route', 'config[0].destination', 'LAN3', _routes({'destination': 'LAN3'}), words=['LAN1, LAN2'], option_word='destination'),
-    Row('ip_route', 'config[0].gateway', '127.0.99.254', dict(_routes({'gateway': '127.0.99.254'}), node_address='127.0.11.1'),
-        words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER, option_word='gateway'),
+    Row('ip_route', 'config[0].gateway', '127.0.99.254', GATEWAYS, words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER,
+        task='gateways'),
+    Row('ip_route', 'config[1].gateway', '127.0.11.1', words=["node's own LAN1 address"], listener=SINGLE_APP_SERVER, task='gateways'),
+    Row('ip_route', 'config[2].gateway', '127.0.11.0', words=['network address of LAN1'], listener=SINGLE_APP_SERVER, task='gateways'),
+    Row('ip_route', 'config[3].gateway', '127.0.11.255', words=['broadcast address of LAN1'], listener=SINGLE_APP_SERVER, task='gateways'),
     # subscription: customer IDs and the server address
     Row('subscription', 'customer_id', 'LAB_0001', {'customer_id': 'LAB_0001', 'server_address': 'http://admin.lab1.avaya-sub.com'}, task='s1'),
     Row('subscription', 'server_address', 'http://admin.lab1.avaya-sub.com', task='s1'),
@@ -110,11 +129,16 @@ MODULE_ROWS = [
     # service_user: names, passwords, rights groups in one task; a rights group unknown to the node (reads first)
     Row('service_user', 'config[0].name', '', USERS, task='users'),
     Row('service_user', 'config[1].name', 'x' * 32, task='users'),
+    # a customer ID YAML read as a number is refused, never rewritten; a host name with the root's dot
+    Row('subscription', 'customer_id', 12345, {'customer_id': 12345, 'server_address': 'admin.lab1.avaya-sub.com.'}, task='s3',
+        words=['YAML read it as the number', 'put the customer ID in quotes']),
+    Row('subscription', 'server_address', 'admin.lab1.avaya-sub.com.', task='s3', words=['without a trailing dot']),
     Row('service_user', 'config[2].rights_groups', 'Bad|Group', task='users'),
     Row('service_user', 'config[3].password', '', task='users', shown='must not be empty'),
     Row('service_user', 'config[0].rights_groups', 'No Such Group', dict(_users({'rights_groups': ['No Such Group']}), node_address='127.0.21.1'),
         words=['is not a rights group'], listener=SCN_APP_SERVER),
     # dns_check
+    Row('service_user', 'config[4].password', '   ', task='users', shown='must not be empty or white space alone'),
     Row('dns_check', 'server', '127.0.53', DNS_CHECK, task='dns_check'),
     Row('dns_check', 'port', 0, task='dns_check'),
     Row('dns_check', 'server_address', 'admin.lab1.avaya-sub.com:443', task='dns_check'),
@@ -204,8 +228,9 @@ def _assert_requests(lab, start, rows):
     entries = lab.requests(start)
     assert [e for e in entries if e['write']] == [], 'a bad value led to a write'
     assert [e for e in entries if e['listener'] == OFFLINE] == [], 'a row that must fail offline made a request'
-    listeners = [row.listener for row in rows if row.reads_first]
-    assert len(listeners) == len(set(listeners)), 'each reads-first row needs a listener of its own'
+    # Rows of one task share its listener; each reads-first task needs one of its own.
+    listeners = [row.listener for row in _first_of_each_task(rows) if row.reads_first]
+    assert len(listeners) == len(set(listeners)), 'each reads-first task needs a listener of its own'
     for entry in entries:
         assert entry['listener'] in listeners, entry  # reads, logins and logouts only (no write, above)
     return dict((row.listener, len([e for e in entries if e['listener'] == row.listener])) for row in rows)
@@ -227,6 +252,10 @@ def test_every_module_refuses_bad_input_before_any_write(fresh_lab, run_playbook
                       'register': 'bad_input_%d' % index, 'ignore_errors': True})
     tasks.append({'name': 'Collect', 'ansible.builtin.set_fact': {
         'bad_input_results': '{{ [%s] }}' % ', '.join('bad_input_%d' % i for i in range(len(grouped)))}})
+def _first_of_each_task(rows):
+    return [task_rows[0] for _where, _args, _listener, task_rows in _module_tasks(rows)]
+
+
     start, world = fresh_lab.last_seq(), _lab_logs(fresh_lab)
     run = run_playbook(tasks, capture=['bad_input_results'])
     results = run.results.get('bad_input_results')

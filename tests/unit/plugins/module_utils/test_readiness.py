@@ -127,3 +127,11 @@ def test_a_check_modules_outcome_names_each_failure_and_keeps_failed_a_bool():
     assert outcome['failed'] is True and outcome['failed_checks'] == ['a.two'] and outcome['msg'] == 'failed: a.two (fix two)'
     fine = checks.module_outcome([results[0], results[2]], 'A')
     assert fine['failed'] is False and fine['msg'] == 'no A check failed (2 checks); not measured: a.three'
+
+
+def test_a_gateway_that_is_the_node_itself_or_its_subnets_edge_is_no_default_route():
+    for gateway in ('192.0.2.1', '192.0.2.0', '192.0.2.255'):
+        node = copy.deepcopy(NODE)
+        node['ip_routes'][0]['gateway'] = gateway
+        report = readiness.system_report('h', node, CONNECTED, all_checks(node))
+        assert report['failed_checks'] == ['prerequisite.default_route'], gateway
