@@ -35,9 +35,12 @@ class Row(object):
     Module rows with the same `task` run as one task: those modules collect every problem of their input, so
     each row's option and value must still appear in the one message (a value not refused would not be named)."""
 
-    def __init__(self, where, option, value, args=None, words=(), listener=OFFLINE, shown=None, task=None, option_word=None):
+    def __init__(self, where, option, value, args=None, words=(), listener=OFFLINE, shown=None, task=None, option_word=None,
+                 starts=False):
         self.where, self.option, self.value, self.args = where, option, value, args or {}
         self.listener, self.task = listener, task
+        # A role's message starts with the role variable the user set, never with a module option.
+        self.starts = starts
         self.shown = shown if shown is not None else (repr(value) if value == '' else str(value))
         self.words = [option_word or self.option, self.shown] + list(words)
 
@@ -90,20 +93,17 @@ MODULE_ROWS = [
     Row('dns', 'server', '8.8.8', {'server': '8.8.8', 'backup_server': '300.1.1.1', 'domain': 'exa mple.com'}, task='dns'),
     Row('dns', 'backup_server', '300.1.1.1', task='dns'),
     Row('dns', 'domain', 'exa mple.com', task='dns'),
-    # time
-    Row('time', 'server', 'https://time.google.com', {'source': 'SNTP', 'server': 'https://time.google.com', 'time_zone': 'Mars/Base',
-                                                      'local_offset_minutes': 900}, task='time'),
     # values that parse but cannot work: no server answers at 0.0.0.0 or a broadcast address; a domain with the root's dot
     Row('dns', 'server', '0.0.0.0', {'server': '0.0.0.0', 'backup_server': '255.255.255.255', 'domain': 'example.com.'}, task='dns2',
         words=['names no server']),
     Row('dns', 'backup_server', '255.255.255.255', task='dns2', words=['broadcast address']),
     Row('dns', 'domain', 'example.com.', task='dns2', words=['without a trailing dot']),
+    # time
+    Row('time', 'server', 'https://time.google.com', {'source': 'SNTP', 'server': 'https://time.google.com', 'time_zone': 'Mars/Base',
+                                                      'local_offset_minutes': 900}, task='time'),
     Row('time', 'time_zone', 'Mars/Base', task='time'),
     Row('time', 'local_offset_minutes', 900, task='time'),
     Row('time', 'time_zone', 'europe/london', {'time_zone': 'europe/london'}),
-    # ip_route: addresses, masks, gateways, metric in one task; a LAN name; a gateway outside the LAN (reads first)
-    Row('ip_route', 'config[0].ip_address', '10.1', ROUTES, task='routes'),
-    Row('ip_route', 'config[1].ip_mask', '255.0.255.0', task='routes'),
     # names zoneinfo loads but no site should use, a broadcast time server, a host name with the root's dot
     Row('time', 'server', '255.255.255.255', {'server': '255.255.255.255', 'time_zone': 'US/Eastern'}, task='time2',
         words=['broadcast address']),
@@ -111,6 +111,9 @@ MODULE_ROWS = [
     Row('time', 'time_zone', 'Etc/GMT+1', {'server': 'time.google.com.', 'time_zone': 'Etc/GMT+1'}, task='time3', words=['sign reversed']),
     Row('time', 'server', 'time.google.com.', task='time3', words=['without a trailing dot']),
     Row('time', 'time_zone', 'right/Europe/London', {'time_zone': 'right/Europe/London'}, words=['give Europe/London']),
+    # ip_route: addresses, masks, gateways, metric in one task; a LAN name; a gateway outside the LAN (reads first)
+    Row('ip_route', 'config[0].ip_address', '10.1', ROUTES, task='routes'),
+    Row('ip_route', 'config[1].ip_mask', '255.0.255.0', task='routes'),
     Row('ip_route', 'config[2].ip_mask', '33', task='routes'),
     Row('ip_route', 'config[3].gateway', '127.0.30.256', task='routes'),
     Row('ip_route', 'config[4].metric', 256, task='routes'),
@@ -126,19 +129,19 @@ MODULE_ROWS = [
     Row('subscription', 'customer_id', '-LAB', {'customer_id': '-LAB', 'server_address': '127.0.44.1'}, task='s2'),
     Row('subscription', 'server_address', '127.0.44.1', task='s2'),
     Row('subscription', 'server_address', 'admin.lab1.avaya-sub.com:8443', {'server_address': 'admin.lab1.avaya-sub.com:8443'}),
-    # service_user: names, passwords, rights groups in one task; a rights group unknown to the node (reads first)
-    Row('service_user', 'config[0].name', '', USERS, task='users'),
-    Row('service_user', 'config[1].name', 'x' * 32, task='users'),
     # a customer ID YAML read as a number is refused, never rewritten; a host name with the root's dot
     Row('subscription', 'customer_id', 12345, {'customer_id': 12345, 'server_address': 'admin.lab1.avaya-sub.com.'}, task='s3',
         words=['YAML read it as the number', 'put the customer ID in quotes']),
     Row('subscription', 'server_address', 'admin.lab1.avaya-sub.com.', task='s3', words=['without a trailing dot']),
+    # service_user: names, passwords, rights groups in one task; a rights group unknown to the node (reads first)
+    Row('service_user', 'config[0].name', '', USERS, task='users'),
+    Row('service_user', 'config[1].name', 'x' * 32, task='users'),
     Row('service_user', 'config[2].rights_groups', 'Bad|Group', task='users'),
     Row('service_user', 'config[3].password', '', task='users', shown='must not be empty'),
+    Row('service_user', 'config[4].password', '   ', task='users', shown='must not be empty or white space alone'),
     Row('service_user', 'config[0].rights_groups', 'No Such Group', dict(_users({'rights_groups': ['No Such Group']}), node_address='127.0.21.1'),
         words=['is not a rights group'], listener=SCN_APP_SERVER),
     # dns_check
-    Row('service_user', 'config[4].password', '   ', task='users', shown='must not be empty or white space alone'),
     Row('dns_check', 'server', '127.0.53', DNS_CHECK, task='dns_check'),
     Row('dns_check', 'port', 0, task='dns_check'),
     Row('dns_check', 'server_address', 'admin.lab1.avaya-sub.com:443', task='dns_check'),
@@ -186,19 +189,32 @@ def _module_tasks(rows):
 
 ROLE_ROWS = [
     # prerequisites: the form checks run offline, before the first read
-    Row('prerequisites', 'prerequisites_time_zone', 'Mars/Base'),
-    Row('prerequisites', 'prerequisites_time_server', 'time.google.com:123'),
-    Row('prerequisites', 'prerequisites_dns_server', '8.8.8'),
-    Row('prerequisites', 'prerequisites_dns_fallback_server', '8.8.8.8.8', {'prerequisites_dns_server': ''}),
-    Row('prerequisites', 'prerequisites_customer_id', 'LAB_0001'),
-    Row('prerequisites', 'prerequisites_subscription_server', 'https://admin.lab1.avaya-sub.com/portal'),
-    Row('prerequisites', 'prerequisites_default_gateway', 'router.example', {'prerequisites_default_gateways': {}}),
-    Row('prerequisites', 'prerequisites_default_gateways', '127.0.30.2544', {'prerequisites_default_gateways': {SE_PRIMARY: '127.0.30.2544'}}),
+    Row('prerequisites', 'prerequisites_time_zone', 'Mars/Base', starts=True),
+    Row('prerequisites', 'prerequisites_time_server', 'time.google.com:123', starts=True),
+    Row('prerequisites', 'prerequisites_dns_server', '8.8.8', starts=True),
+    Row('prerequisites', 'prerequisites_dns_fallback_server', '8.8.8.8.8', {'prerequisites_dns_server': ''}, starts=True),
+    Row('prerequisites', 'prerequisites_customer_id', 'LAB_0001', starts=True),
+    Row('prerequisites', 'prerequisites_subscription_server', 'https://admin.lab1.avaya-sub.com/portal', starts=True),
+    Row('prerequisites', 'prerequisites_default_gateway', 'router.example', {'prerequisites_default_gateways': {}}, starts=True),
+    Row('prerequisites', 'prerequisites_default_gateways', '127.0.30.2544', {'prerequisites_default_gateways': {SE_PRIMARY: '127.0.30.2544'}},
+        starts=True),
+    # values that parse but cannot work, each refused before any request and named by the role variable
+    Row('prerequisites', 'prerequisites_dns_server', '0.0.0.0', words=['names no server'], starts=True),
+    Row('prerequisites', 'prerequisites_time_server', '255.255.255.255', words=['broadcast address'], starts=True),
+    Row('prerequisites', 'prerequisites_time_zone', 'GB', words=['give Europe/London'], starts=True),
+    Row('prerequisites', 'prerequisites_customer_id', 12345, words=['YAML read it as the number', 'in quotes'], starts=True),
+    Row('prerequisites', 'prerequisites_subscription_server', 'admin.lab1.avaya-sub.com.', words=['without a trailing dot'], starts=True),
+    Row('prerequisites', 'prerequisites_comadmin_password', '   ', shown='must not be empty or white space alone', starts=True),
     Row('prerequisites', 'prerequisites_default_route_lan', 'LAN3'),
     Row('prerequisites', 'prerequisites_reboot_policy', 'now'),
     # the gateway must be on the node's LAN, which only the node knows: reads first, writes nothing
     Row('prerequisites', 'prerequisites_default_gateway', '127.0.99.254', {'prerequisites_default_gateways': {}},
-        words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER),
+        words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER, starts=True),
+    # a gateway that is the node itself, or its subnet's network or broadcast address (one per node of the SCN)
+    Row('prerequisites', 'prerequisites_default_gateways', '127.0.21.1',
+        {'prerequisites_default_gateways': {'127.0.21.1': '127.0.21.1', '127.0.21.2': '127.0.21.0', '127.0.21.3': '127.0.21.255'}},
+        words=["is the node's own LAN1 address", '127.0.21.0 is the network address of LAN1', '127.0.21.255 is the broadcast address'],
+        listener=SCN_APP_SERVER, starts=True),
     # validate: types and choices by the argument spec, ranges by the role's first task
     Row('validate', 'validate_ports', '[443, 443]', {'validate_ports': [443, 443]}),
     Row('validate', 'validate_ports', '[0, 8443]', {'validate_ports': [0, 8443]}),
@@ -236,6 +252,10 @@ def _assert_requests(lab, start, rows):
     return dict((row.listener, len([e for e in entries if e['listener'] == row.listener])) for row in rows)
 
 
+def _first_of_each_task(rows):
+    return [task_rows[0] for _where, _args, _listener, task_rows in _module_tasks(rows)]
+
+
 def _check_message(row, failed, message):
     assert failed, '%s %s=%r was accepted' % (row.where, row.option, row.value)
     for word in row.words:
@@ -252,10 +272,6 @@ def test_every_module_refuses_bad_input_before_any_write(fresh_lab, run_playbook
                       'register': 'bad_input_%d' % index, 'ignore_errors': True})
     tasks.append({'name': 'Collect', 'ansible.builtin.set_fact': {
         'bad_input_results': '{{ [%s] }}' % ', '.join('bad_input_%d' % i for i in range(len(grouped)))}})
-def _first_of_each_task(rows):
-    return [task_rows[0] for _where, _args, _listener, task_rows in _module_tasks(rows)]
-
-
     start, world = fresh_lab.last_seq(), _lab_logs(fresh_lab)
     run = run_playbook(tasks, capture=['bad_input_results'])
     results = run.results.get('bad_input_results')
@@ -302,6 +318,8 @@ def test_every_role_refuses_bad_input_before_any_write(fresh_lab, tmp_path):
     for index, row in enumerate(ROLE_ROWS):
         host = 'bad%02d' % index
         _check_message(row, host in messages, ' '.join(messages.get(host, [])) or output[-2000:])
+        if row.starts:
+            assert any(message.startswith(row.option) for message in messages[host]), (row.option, messages[host])
     assert proc.returncode != 0 and 'Traceback' not in output
     counts = _assert_requests(fresh_lab, start, ROLE_ROWS)
     assert _lab_logs(fresh_lab) == world

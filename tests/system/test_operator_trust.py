@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What an operator reads must be true (issue 16), through ansible-playbook against the lab:
+
+- after a failure in the middle of a step: the recap counts the writes applied, the message says what was
+  applied, a failed loop item shows one address and not the node's record;
+- a setting the modules refuse is named by the role variable the user set, never blamed on another."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import yaml
+
+from conftest import API_PASSWORD, API_USER, REPO
+
+LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
+
+
+def _inventory(lab, tmp_path, hosts, drop=(), **extra):
+    """The lab inventory for `hosts` ({name: host vars}), its paths made concrete, with `extra` vars, without `drop`."""
+    with open(LAB_INVENTORY) as handle:
+        base = yaml.safe_load(handle)['all']['vars']
+    base.update(validate_com_ca_path=lab.ca_path, validate_client_cert=os.path.join(lab.state, 'identities', 'probe.pem'),
+                validate_client_key=os.path.join(lab.state, 'identities', 'probe.key'),
+                validate_report_dir=str(tmp_path / 'readiness'), monitor_report_dir=str(tmp_path / 'monitoring'),
+                ipoffice_ca_path=lab.ca_path)
+    base.update(extra)
+    for name in drop:
+        base.pop(name, None)
+    path = tmp_path / 'inventory.yml'
+    path.write_text(yaml.safe_dump({'all': {'vars': base, 'children': {'lab': {'hosts': hosts}}}}))
+    return str(path)
+
+
+def _play(lab, inventory, playbook, *args, env=None):
+    run_env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0')
+    run_env.update(env or {})
+    proc = subprocess.run(['ansible-playbook', '-i', inventory, playbook] + list(args), capture_output=True, text=True,
+                          env=run_env, timeout=900, check=False)
+    assert API_PASSWORD not in proc.stdout + proc.stderr
+    return proc
+
+
+def _recap(output):
+    return dict((host, dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', rest)))
+                for host, rest in re.findall(r'^(\S+)\s+:\s+(ok=.*)$', output, re.M))
+
+
+def _fatal(output, host):
+    """The message of the last fatal line of a host."""
+    found = re.findall(r'^fatal: \[%s\]: FAILED! => (\{.*\})$' % re.escape(host), output, re.M)
+    assert found, output[-3000:]
+    return json.loads(found[-1])['msg']
+
+
+def _prerequisites_play(tmp_path):
+    """The first play of site.yml (the prerequisites role) as a playbook of its own."""
+    with open(os.path.join(REPO, 'playbooks', 'site.yml')) as handle:
+        site = yaml.safe_load(handle)
+    path = tmp_path / 'prerequisites.yml'
+    path.write_text(yaml.safe_dump([site[0]], sort_keys=False))
+    return str(path)
+
+
+def _playbook(name):
+    return os.path.join(REPO, 'playbooks', name)
+
+
+# --- a failure in the middle of a step -----------------------------------------------------------------------
+
+
+def test_a_step_that_fails_on_one_node_counts_and_names_the_writes_it_applied_on_the_others(fresh_lab, tmp_path):
+    inventory = _inventory(fresh_lab, tmp_path, {'scn': {'ipoffice_host': '127.0.20.1'}})
+    # The first write of the play (scn-1's default route) is lost twice: the module reads back, sends once
+    # more, reads again and stops; the same step then writes the routes of scn-2 and scn-3.
+    fresh_lab.control('POST', '/lab/systems/scn-1/faults', {'drop_before_write_count': 2})
+    start = fresh_lab.last_seq()
+    run = _play(fresh_lab, inventory, _prerequisites_play(tmp_path))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-3000:]
+    applied = [entry['system'] for entry in fresh_lab.requests(start) if entry['write'] and entry['applied']]
+    assert applied == ['scn-2', 'scn-3'], applied
+
+    # The recap counts them, although Ansible counts no change of a failed task.
+    assert _recap(output)['scn']['changed'] >= 1 and _recap(output)['scn']['failed'] == 1, _recap(output)
+    message = _fatal(output, 'scn')
+    assert message.startswith("Default route via the customer's router: scn-1 (127.0.21.1): POST iproutes was sent")
+    assert message.endswith('This run applied: default route on scn-2, scn-3; re-run to finish (every step reads before it writes)')
+    assert not message.rstrip('.').endswith('nothing was changed')
+    # The failed item shows its address, not the node's record (LANs, routes, users: about 2 KB).
+    failed = [line for line in output.splitlines() if line.startswith('failed: [scn]')]
+    assert len(failed) == 1 and '"item": "127.0.21.1"' in failed[0] and '"lans"' not in failed[0], failed
+    assert len(failed[0]) < 1000, len(failed[0])
+
+
+def test_a_connection_option_that_is_wrong_is_not_blamed_on_a_role_variable(fresh_lab, tmp_path):
+    inventory = _inventory(fresh_lab, tmp_path, {'ip500-single': {'ipoffice_host': '127.0.10.1'}},
+                           ipoffice_username=API_USER, ipoffice_password=API_PASSWORD)
+    start = fresh_lab.last_seq()
+    run = _play(fresh_lab, inventory, _prerequisites_play(tmp_path), env={'IPOFFICE_PORT': 'seventy'})
+    message = _fatal(run.stdout, 'ip500-single')
+    assert message.startswith("argument 'port' is of type str") and 'not a variable of this role: a connection option' in message
+    assert 'prerequisites_dns_server' not in message
+    assert fresh_lab.requests(start) == []
