@@ -5,6 +5,8 @@
 
 """What an operator reads must be true (issue 16), through ansible-playbook against the lab:
 
+- credentials only from the IPOFFICE_* environment, as an AWX credential injects them: site.yml, validate.yml
+  and monitor.yml pass end to end with their reports;
 - after a failure in the middle of a step: the recap counts the writes applied, the message says what was
   applied, a failed loop item shows one address and not the node's record;
 - a setting the modules refuse is named by the role variable the user set, never blamed on another."""
@@ -21,6 +23,8 @@ import yaml
 from conftest import API_PASSWORD, API_USER, REPO
 
 LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
+# The names a credential (AWX's, or any other) would hold: none of them may be in the inventory.
+CREDENTIAL_VARS = ('ipoffice_host', 'ipoffice_username', 'ipoffice_password', 'ipoffice_ca_path')
 
 
 def _inventory(lab, tmp_path, hosts, drop=(), **extra):
@@ -71,6 +75,34 @@ def _prerequisites_play(tmp_path):
 
 def _playbook(name):
     return os.path.join(REPO, 'playbooks', name)
+
+
+# --- credentials from the environment only ------------------------------------------------------------------
+
+
+def test_site_validate_and_monitor_take_their_credentials_from_the_environment_alone(fresh_lab, tmp_path):
+    inventory = _inventory(fresh_lab, tmp_path, {'ip500-single': {}}, drop=CREDENTIAL_VARS)
+    with open(inventory) as handle:
+        text = handle.read()
+    assert not [name for name in CREDENTIAL_VARS if name in text], text
+    env = {'IPOFFICE_HOST': '127.0.10.1', 'IPOFFICE_USERNAME': API_USER, 'IPOFFICE_PASSWORD': API_PASSWORD,
+           'IPOFFICE_CA_PATH': fresh_lab.ca_path}
+
+    site = _play(fresh_lab, inventory, _playbook('site.yml'), env=env)
+    output = site.stdout + site.stderr
+    assert site.returncode == 0, output[-4000:]
+    assert 'ip500-single (127.0.11.1): ready' in output
+    report = json.loads((tmp_path / 'readiness' / 'readiness.json').read_text())
+    assert report['fleet']['all_ready'] is True and [entry['system'] for entry in report['systems']] == ['ip500-single']
+
+    validate = _play(fresh_lab, inventory, _playbook('validate.yml'), env=env)
+    assert validate.returncode == 0, (validate.stdout + validate.stderr)[-4000:]
+    report = json.loads((tmp_path / 'readiness' / 'readiness.json').read_text())
+    assert report['fleet']['all_ready'] is True
+
+    monitor = _play(fresh_lab, inventory, _playbook('monitor.yml'), env=env)
+    assert monitor.returncode == 0, (monitor.stdout + monitor.stderr)[-4000:]
+    assert json.loads((tmp_path / 'monitoring' / 'monitoring.json').read_text())['fleet']['ready'] == 1
 
 
 # --- a failure in the middle of a step -----------------------------------------------------------------------
