@@ -41,10 +41,10 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    support: full
+    support: none
     details: >-
-      The report files are this module's output, not managed state. It always returns C(changed=false), also when it
-      writes them, so a converged fleet shows C(changed=0).
+      Every run writes the report afresh, with the time it was made, and returns C(changed=true) when it wrote the
+      files (C(changed=false) in check mode, which writes nothing).
 options:
   hosts:
     description:
@@ -104,6 +104,9 @@ options:
       - V(readiness) judges the prerequisites, the checks and the first connection (the validate role).
       - >-
         V(monitoring) judges systems in service: link state, grace period days left, alarms and subscription expiry
+      - Each file is written to a new temporary file in this directory, created exclusively (never through a link
+        planted at its name), then renamed over the report, so a reader never sees half a report and a symbolic
+        link at the report's name is replaced, not followed.
         (the monitor role). C(systems) then only names the nodes; C(check_results) may add more checks.
     type: str
     choices: [readiness, monitoring]
@@ -207,13 +210,27 @@ from ansible_collections.ipoffice.subscription.plugins.module_utils import readi
 _FILES = {'json': ('%s.json', readiness.to_json), 'html': ('%s.html', readiness.to_html)}
 
 
+import tempfile
 def _write(path, text):
-    """Write next to the target and rename, so a reader never sees half a report."""
-    temp = path + '.tmp'
-    with open(temp, 'w', encoding='utf-8') as handle:
-        handle.write(text)
-    os.chmod(temp, 0o644)
-    os.replace(temp, path)
+    """Write next to the target and rename, so a reader never sees half a report.
+
+    The temporary file gets a name nobody can predict and is created exclusively (mkstemp: O_CREAT|O_EXCL, which
+    never follows a link planted at the name), so another local user cannot make this write go elsewhere; the
+    rename replaces whatever stands at the report's name, a link included, and never writes through it."""
+    handle, temp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=os.path.dirname(path))
+    try:
+        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+            stream.write(text)
+            stream.flush()
+            os.fchmod(stream.fileno(), 0o644)
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
 
 
 def main():
@@ -259,9 +276,9 @@ def main():
                 _write(path, render(doc))
                 paths.append(path)
         except OSError as exc:
-            module.fail_json(msg='cannot write the %s report to dest %r: %s' % (kind, dest, exc), report=doc)
+            module.fail_json(msg='cannot write the %s report to dest %r: %s' % (kind, dest, exc), report=doc, changed=bool(paths))
     not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
-    module.exit_json(changed=False, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
+    module.exit_json(changed=bool(paths), report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
 
 
 if __name__ == '__main__':

@@ -181,6 +181,22 @@ def run_playbook(lab, tmp_path):
     return run
 
 
+# The tasks that change files on the controller on every run: each report is written afresh at the end of a run.
+# A converged run changes nothing else (and writes nothing to any system).
+REPORT_TASKS = frozenset(('Write the readiness report of the fleet', 'Write the monitoring report of the fleet'))
+
+
+def changed_tasks(output):
+    """The names of the tasks that reported a change in an ansible-playbook output (roles' prefixes dropped)."""
+    found, task = set(), None
+    for line in output.splitlines():
+        if line.startswith('TASK ['):
+            task = line[len('TASK ['):line.rindex(']')].split(' : ', 1)[-1]
+        elif line.startswith('changed:') and task:
+            found.add(task)
+    return found
+
+
 def connection(lab, host, **extra):
     """Module arguments for one lab API endpoint, verifying TLS against the lab CA."""
     args = dict(host=host, username=API_USER, password=API_PASSWORD, ca_path=lab.ca_path, timeout=10)

@@ -9,7 +9,8 @@
   and monitor.yml pass end to end with their reports;
 - after a failure in the middle of a step: the recap counts the writes applied, the message says what was
   applied, a failed loop item shows one address and not the node's record;
-- a setting the modules refuse is named by the role variable the user set, never blamed on another."""
+- a setting the modules refuse is named by the role variable the user set, never blamed on another;
+- the report writer never writes through a link planted at its temporary or final name, and says it changed."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import subprocess
 import yaml
 
 from conftest import API_PASSWORD, API_USER, REPO
+from linklab import configure
 
 LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
 # The names a credential (AWX's, or any other) would hold: none of them may be in the inventory.
@@ -141,3 +143,30 @@ def test_a_connection_option_that_is_wrong_is_not_blamed_on_a_role_variable(fres
     assert message.startswith("argument 'port' is of type str") and 'not a variable of this role: a connection option' in message
     assert 'prerequisites_dns_server' not in message
     assert fresh_lab.requests(start) == []
+
+
+# --- reports ---------------------------------------------------------------------------------------------------
+
+
+def test_the_report_writer_never_writes_through_a_planted_link_and_says_it_changed(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single')
+    inventory = _inventory(fresh_lab, tmp_path, {'ip500-single': {'ipoffice_host': '127.0.10.1'}},
+                           ipoffice_username=API_USER, ipoffice_password=API_PASSWORD)
+    folder = tmp_path / 'readiness'
+    folder.mkdir()
+    victims = dict((name, tmp_path / ('victim-%s' % name)) for name in ('tmp', 'html'))
+    for victim in victims.values():
+        victim.write_text('not yours')
+    # Another local user plants links where the writer used to put its temporary file, and at the report itself.
+    os.symlink(str(victims['tmp']), str(folder / 'readiness.json.tmp'))
+    os.symlink(str(victims['html']), str(folder / 'readiness.html'))
+    run = _play(fresh_lab, inventory, _playbook('validate.yml'))
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    assert [victim.read_text() for victim in victims.values()] == ['not yours', 'not yours']
+    for name in ('readiness.json', 'readiness.html'):
+        assert not os.path.islink(str(folder / name)) and (folder / name).stat().st_mode & 0o777 == 0o644, name
+    assert json.loads((folder / 'readiness.json').read_text())['fleet']['all_ready'] is True
+    # No temporary file is left behind; the planted link is left alone.
+    assert sorted(os.listdir(str(folder))) == ['readiness.html', 'readiness.json', 'readiness.json.tmp']
+    assert re.search(r'TASK \[ipoffice\.subscription\.validate : Write the readiness report of the fleet\] \*+\nchanged: ', output)
