@@ -181,9 +181,12 @@ def run_playbook(lab, tmp_path):
     return run
 
 
-# The tasks that change files on the controller on every run: each report is written afresh at the end of a run.
-# A converged run changes nothing else (and writes nothing to any system).
-REPORT_TASKS = frozenset(('Write the readiness report of the fleet', 'Write the monitoring report of the fleet'))
+# The tasks that change files on the controller on every run: each report is removed at the start of a run and
+# written afresh at its end. A converged run changes nothing else (and writes nothing to any system).
+REPORT_TASKS = frozenset((
+    'Remove the readiness report of an earlier run', 'Write the readiness report of the fleet',
+    'Remove the monitoring report of an earlier run', 'Write the monitoring report of the fleet',
+))
 
 
 def changed_tasks(output):

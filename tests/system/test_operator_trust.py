@@ -10,6 +10,7 @@
 - after a failure in the middle of a step: the recap counts the writes applied, the message says what was
   applied, a failed loop item shows one address and not the node's record;
 - a setting the modules refuse is named by the role variable the user set, never blamed on another;
+- a report of an earlier run never stays in place after a run that failed before writing its own;
 - the report writer never writes through a link planted at its temporary or final name, and says it changed."""
 
 from __future__ import annotations
@@ -146,6 +147,32 @@ def test_a_connection_option_that_is_wrong_is_not_blamed_on_a_role_variable(fres
 
 
 # --- reports ---------------------------------------------------------------------------------------------------
+
+
+def test_a_run_that_fails_before_its_report_leaves_no_earlier_report_in_place(fresh_lab, tmp_path):
+    inventory = _inventory(fresh_lab, tmp_path, {'ip500-single': {'ipoffice_host': '127.0.10.1'}},
+                           ipoffice_username=API_USER, ipoffice_password=API_PASSWORD)
+    earlier = {'readiness': ('readiness.json', 'readiness.html'), 'monitoring': ('monitoring.json', 'monitoring.html')}
+
+    def plant():
+        for folder, names in earlier.items():
+            (tmp_path / folder).mkdir(exist_ok=True)
+            for name in names:
+                (tmp_path / folder / name).write_text('{"fleet": {"all_ready": true}} from an earlier run')
+
+    # Each run fails on a bad setting, before it reads a system: the earlier verdict must not stay as if current.
+    for playbook, bad, folder in (('validate.yml', 'validate_dns_port=70000', 'readiness'),
+                                  ('monitor.yml', 'monitor_expiry_warning_days=-1', 'monitoring'),
+                                  ('site.yml', 'ipoffice_time_zone=Mars/Base', 'readiness')):
+        plant()
+        run = _play(fresh_lab, inventory, _playbook(playbook), '-e', bad)
+        assert run.returncode != 0, (playbook, run.stdout[-2000:])
+        left = [name for name in earlier[folder] if (tmp_path / folder / name).exists()]
+        assert left == [], (playbook, left)
+    # Check mode writes nothing, so it leaves the report in place.
+    plant()
+    _play(fresh_lab, inventory, _playbook('validate.yml'), '--check', '-e', 'validate_dns_port=70000')
+    assert (tmp_path / 'readiness' / 'readiness.json').exists()
 
 
 def test_the_report_writer_never_writes_through_a_planted_link_and_says_it_changed(fresh_lab, tmp_path):

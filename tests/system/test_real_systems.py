@@ -133,7 +133,7 @@ def test_after_the_front_panel_steps_a_rerun_plans_nothing_and_confirms_each_ste
                    '-e', '{"prerequisites_manual_steps_entered": ["time_zone"]}')
     output = second.stdout + second.stderr
     assert second.returncode == 0, output[-3000:]
-    # Only the readiness report is new (written afresh); the system did not change.
+    # Only the readiness report is new (removed at the start, written at the end); the system did not change.
     assert changed_tasks(output) <= REPORT_TASKS, changed_tasks(output)
     assert not [entry for entry in fresh_lab.requests(start) if entry['write']]
 

@@ -69,6 +69,6 @@ def test_site_configures_every_prerequisite_then_changes_nothing(fresh_lab):
     start = fresh_lab.last_seq()
     second = _site(fresh_lab)
     assert second.returncode == 0
-    # Only the report is new (written afresh); no system changed.
+    # Only the report is new (removed at the start, written at the end); no system changed.
     assert changed_tasks(second.stdout) <= REPORT_TASKS, changed_tasks(second.stdout)
     assert not [r for r in fresh_lab.requests(start) if r['write']]

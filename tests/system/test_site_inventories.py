@@ -205,7 +205,7 @@ def test_a_server_edition_secondary_never_receives_link_settings(runs):
 @pytest.mark.parametrize('example', sorted(EXAMPLES))
 def test_a_second_run_changes_nothing(runs, example):
     stdout = _ok(runs, 'again', example)[1]
-    # Only the readiness report is new (written afresh).
+    # Only the readiness report is new (removed at the start, written at the end).
     assert changed_tasks(stdout) <= REPORT_TASKS, changed_tasks(stdout)
     assert not runs['again_writes'], runs['again_writes']
 
