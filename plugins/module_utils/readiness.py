@@ -222,14 +222,18 @@ def _notes(node_checks, status_node):
     return notes
 
 
+REBOOT_NOTE = 'reboot pending: a DNS change of this run takes effect after the system reboots'
+
+
 def system_report(host, node, status_node, check_results, kind=READINESS, expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS,
-                  fallback_today=None, manual_steps=None, entered=()):
+                  fallback_today=None, manual_steps=None, entered=(), reboot_required=()):
     """One node's entry in the report.
 
     readiness: the prerequisites, the collected checks, the first connection.
     monitoring: the link, grace period, alarms and expiries of monitoring.py
     (days counted from the device's date, else fallback_today), and the
     collected checks; a node without a link of its own gets none.
+    reboot_required: names of the systems whose DNS change waits for a reboot (the prerequisites role's).
     """
     holds_link = node.get('holds_subscription_link')
     if kind == MONITORING:
@@ -263,11 +267,14 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
         'notes': _notes(results, status_node),
         'checks': _ordered(results),
         'api_profile': node.get('api_profile'),
+        'reboot_pending': node.get('name') in (reboot_required or ()),
         # Settings a person must enter in Web Manager on this node, each judged against this run's link.
         'manual_steps': profiles.confirm_steps([step for step in manual_steps or [] if step.get('node') == node.get('node_address')],
                                                [dict(status_node, node_address=node.get('node_address'))] if status_node else [],
                                                entered),
     }
+    if report['reboot_pending']:
+        report['notes'].insert(0, REBOOT_NOTE)
     open_steps = [step for step in report['manual_steps'] if step['status'] == profiles.OPEN]
     if open_steps:
         report['notes'].append('%d manual step%s open in Web Manager' % (len(open_steps), '' if len(open_steps) == 1 else 's'))
@@ -287,16 +294,18 @@ def unreadable_host(host, error):
         'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
         'failed_checks': ['api.readable'], 'not_measured': [], 'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
         'notes': ['the system could not be read: %s' % error], 'checks': [result], 'api_profile': None, 'manual_steps': [],
+        'reboot_pending': None,
     }
 
 
 def host_reports(host, info_systems, status_systems, check_results, error=None, kind=READINESS,
-                 expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None, manual_steps=None, entered=()):
+                 expiry_warning_days=monitoring.DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None, manual_steps=None, entered=(),
+                 reboot_required=()):
     if error:
         return [unreadable_host(host, error)]
     status_by_node = dict((item.get('node_address'), item) for item in status_systems or [])
     return [system_report(host, node, status_by_node.get(node.get('node_address')), check_results, kind, expiry_warning_days, fallback_today,
-                          manual_steps, entered)
+                          manual_steps, entered, reboot_required)
             for node in info_systems or []]
 
 
@@ -337,10 +346,14 @@ def text_lines(doc):
     words = _kind(doc)
     lines = []
     for report in doc['systems']:
-        line = '%s (%s): %s' % (report['system'], report['node_address'], words['verdicts'][report['verdict']])
+        # A host whose API could not be read has no node address: its line names the host alone.
+        where = ' (%s)' % report['node_address'] if report.get('node_address') else ''
+        line = '%s%s: %s' % (report['system'], where, words['verdicts'][report['verdict']])
         if report['failed_checks']:
             first = [item for item in report['checks'] if item['status'] == checks.FAIL][0]
             line += ' - %s: %s' % (first['check'], first['hint'])
+            if report.get('reboot_pending'):
+                line += '; ' + REBOOT_NOTE
         elif report['notes']:
             line += ' - ' + '; '.join(report['notes'])
         lines.append(line)

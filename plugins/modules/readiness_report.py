@@ -93,10 +93,20 @@ options:
         type: list
         elements: str
         default: []
+      reboot_required:
+        description:
+          - Names of this host's systems whose configuration change waits for a reboot (the prerequisites role's
+            C(prerequisites_reboot_required) after a DNS change). Each gets C(reboot_pending=true) and a note.
+        type: list
+        elements: str
+        default: []
   dest:
     description:
       - Directory for C(readiness.json) and C(readiness.html) (C(monitoring.json) and C(monitoring.html) with
         O(kind=monitoring)); created when missing.
+      - Each file is written to a new temporary file in this directory, created exclusively (never through a link
+        planted at its name), then renamed over the report, so a reader never sees half a report and a symbolic
+        link at the report's name is replaced, not followed.
     type: path
     required: true
   kind:
@@ -104,9 +114,6 @@ options:
       - V(readiness) judges the prerequisites, the checks and the first connection (the validate role).
       - >-
         V(monitoring) judges systems in service: link state, grace period days left, alarms and subscription expiry
-      - Each file is written to a new temporary file in this directory, created exclusively (never through a link
-        planted at its name), then renamed over the report, so a reader never sees half a report and a symbolic
-        link at the report's name is replaced, not followed.
         (the monitor role). C(systems) then only names the nodes; C(check_results) may add more checks.
     type: str
     choices: [readiness, monitoring]
@@ -174,7 +181,8 @@ report:
       description: >-
         One entry per system, failing ones first. Each has C(system), C(inventory_host), C(node_address),
         C(system_type), C(role), C(holds_subscription_link), C(verdict), C(link), C(failed_checks), C(not_measured),
-        C(counts), C(notes), C(checks), C(api_profile) and C(manual_steps). Each check has C(check), C(status), C(passed),
+        C(counts), C(notes), C(checks), C(api_profile), C(manual_steps) and C(reboot_pending) (true when a change
+        made in this run waits for the system's reboot; null when the system could not be read). Each check has C(check), C(status), C(passed),
         C(measured), C(limit), C(unit), C(summary), C(hint) and C(details); a prerequisite's C(details.evidence) says
         whether it was read back through the API, confirmed by a check, or not confirmed.
       type: list
@@ -202,6 +210,7 @@ paths:
 
 import datetime
 import os
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -210,7 +219,6 @@ from ansible_collections.ipoffice.subscription.plugins.module_utils import readi
 _FILES = {'json': ('%s.json', readiness.to_json), 'html': ('%s.html', readiness.to_html)}
 
 
-import tempfile
 def _write(path, text):
     """Write next to the target and rename, so a reader never sees half a report.
 
@@ -244,6 +252,7 @@ def main():
                 check_results=dict(type='list', elements='dict', default=[]),
                 manual_steps=dict(type='list', elements='dict', default=[]),
                 manual_steps_entered=dict(type='list', elements='str', default=[]),
+                reboot_required=dict(type='list', elements='str', default=[]),
             )),
             dest=dict(type='path', required=True),
             formats=dict(type='list', elements='str', choices=['json', 'html'], default=['json', 'html']),
@@ -262,7 +271,8 @@ def main():
         # The controller's date only counts for a node that reported no timestamp of its own.
         reports.extend(readiness.host_reports(entry['host'], entry['systems'], entry['status'], entry['check_results'], entry['error'],
                                               kind=kind, expiry_warning_days=warning_days, fallback_today=now.date(),
-                                              manual_steps=entry['manual_steps'], entered=entry['manual_steps_entered']))
+                                              manual_steps=entry['manual_steps'], entered=entry['manual_steps_entered'],
+                                              reboot_required=entry['reboot_required']))
     generated = now.strftime('%Y-%m-%dT%H:%M:%SZ')
     doc = readiness.document(reports, generated, kind)
     paths = []

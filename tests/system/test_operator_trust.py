@@ -8,10 +8,12 @@
 - credentials only from the IPOFFICE_* environment, as an AWX credential injects them: site.yml, validate.yml
   and monitor.yml pass end to end with their reports;
 - after a failure in the middle of a step: the recap counts the writes applied, the message says what was
-  applied, a failed loop item shows one address and not the node's record;
+  applied, a failed loop item shows one address and not the node's record; a host whose API cannot be read
+  gets a verdict line without "(None)";
 - a setting the modules refuse is named by the role variable the user set, never blamed on another;
 - a report of an earlier run never stays in place after a run that failed before writing its own;
-- the report writer never writes through a link planted at its temporary or final name, and says it changed."""
+- the report writer never writes through a link planted at its temporary or final name, and says it changed;
+- a node whose DNS change waits for a reboot says so in the report and in the play's output."""
 
 from __future__ import annotations
 
@@ -97,11 +99,16 @@ def test_site_validate_and_monitor_take_their_credentials_from_the_environment_a
     assert 'ip500-single (127.0.11.1): ready' in output
     report = json.loads((tmp_path / 'readiness' / 'readiness.json').read_text())
     assert report['fleet']['all_ready'] is True and [entry['system'] for entry in report['systems']] == ['ip500-single']
+    # The DNS change of this run waits for a reboot: the report and the verdict line say so, never a silent "ready".
+    assert report['systems'][0]['reboot_pending'] is True
+    assert 'ip500-single (127.0.11.1): ready - reboot pending: a DNS change of this run takes effect after the system reboots' in output
 
     validate = _play(fresh_lab, inventory, _playbook('validate.yml'), env=env)
     assert validate.returncode == 0, (validate.stdout + validate.stderr)[-4000:]
     report = json.loads((tmp_path / 'readiness' / 'readiness.json').read_text())
     assert report['fleet']['all_ready'] is True
+    # validate.yml alone made no change, so it has none to report as waiting.
+    assert report['systems'][0]['reboot_pending'] is False
 
     monitor = _play(fresh_lab, inventory, _playbook('monitor.yml'), env=env)
     assert monitor.returncode == 0, (monitor.stdout + monitor.stderr)[-4000:]
@@ -133,6 +140,16 @@ def test_a_step_that_fails_on_one_node_counts_and_names_the_writes_it_applied_on
     failed = [line for line in output.splitlines() if line.startswith('failed: [scn]')]
     assert len(failed) == 1 and '"item": "127.0.21.1"' in failed[0] and '"lans"' not in failed[0], failed
     assert len(failed[0]) < 1000, len(failed[0])
+
+
+def test_a_host_whose_api_cannot_be_read_gets_a_verdict_line_without_none(fresh_lab, tmp_path):
+    inventory = _inventory(fresh_lab, tmp_path, {'ip500-single': {'ipoffice_host': '127.0.10.1'}},
+                           ipoffice_username=API_USER, ipoffice_password='Wrong-Passw0rd')
+    run = _play(fresh_lab, inventory, _playbook('validate.yml'))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert '"ip500-single: NOT READY - api.readable: check the address, the service user' in output, output[-3000:]
+    assert '(None)' not in output
 
 
 def test_a_connection_option_that_is_wrong_is_not_blamed_on_a_role_variable(fresh_lab, tmp_path):

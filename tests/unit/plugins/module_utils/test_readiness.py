@@ -129,9 +129,29 @@ def test_a_check_modules_outcome_names_each_failure_and_keeps_failed_a_bool():
     assert fine['failed'] is False and fine['msg'] == 'no A check failed (2 checks); not measured: a.three'
 
 
+def test_a_host_whose_api_could_not_be_read_is_named_without_a_node_address():
+    doc = readiness.document(readiness.host_reports('scn', [], [], [], error='HTTP 401'), '2026-11-24T10:00:00Z')
+    line = readiness.text_lines(doc)[0]
+    assert line.startswith('scn: NOT READY - api.readable: ') and '(None)' not in line
+    assert doc['systems'][0]['reboot_pending'] is None
+
+
 def test_a_gateway_that_is_the_node_itself_or_its_subnets_edge_is_no_default_route():
     for gateway in ('192.0.2.1', '192.0.2.0', '192.0.2.255'):
         node = copy.deepcopy(NODE)
         node['ip_routes'][0]['gateway'] = gateway
         report = readiness.system_report('h', node, CONNECTED, all_checks(node))
         assert report['failed_checks'] == ['prerequisite.default_route'], gateway
+
+
+def test_a_node_waiting_for_a_reboot_says_so_in_its_entry_and_its_line():
+    waiting = readiness.system_report('h', NODE, CONNECTED, all_checks(), reboot_required=['site-1'])
+    other = readiness.system_report('h', dict(NODE, name='site-2', node_address='192.0.2.2'), None, [], reboot_required=['site-1'])
+    assert waiting['reboot_pending'] is True and other['reboot_pending'] is False
+    assert waiting['verdict'] == readiness.READY and waiting['notes'][0] == readiness.REBOOT_NOTE
+    lines = readiness.text_lines(readiness.document([waiting, other], '2026-11-24T10:00:00Z'))
+    assert 'site-1 (192.0.2.1): ready - %s' % readiness.REBOOT_NOTE in lines
+    assert [line for line in lines if line.startswith('site-2 ') and readiness.REBOOT_NOTE not in line]
+    # A failing system keeps the note on its line, after its first failure.
+    failing = readiness.system_report('h', dict(NODE, dns={'server': ''}), CONNECTED, all_checks(), reboot_required=['site-1'])
+    assert readiness.text_lines(readiness.document([failing], 'x'))[0].endswith('; ' + readiness.REBOOT_NOTE)
