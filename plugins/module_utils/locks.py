@@ -159,10 +159,14 @@ class SessionSlot(object):
                     os.close(handle)
                     continue
                 self.handle, self.path = handle, path
+                self._write(self._read())  # notes this process as the holder, keeping a kept session
                 return self
             if time.monotonic() > deadline:
+                holders = [holder for holder in (_slot_holder('%s-%d.slot' % (self.prefix, index)) for index in range(self.slots))
+                           if holder]
                 raise LockError('all %d sessions this controller may hold for %s at %s stayed in use for %d s (IP Office allows '
-                                '5 per account); nothing was changed' % (self.slots, self.username, self.where, self.wait))
+                                '5 per account; held by %s); nothing was changed'
+                                % (self.slots, self.username, self.where, self.wait, ', '.join(holders) or 'holders unknown'))
             time.sleep(POLL_SECONDS)
 
     def release(self):
@@ -209,10 +213,26 @@ class SessionSlot(object):
         self._write({})
 
     def _write(self, record):
+        # Every record names the process holding the slot, so one that waits in vain can say who holds them.
         os.ftruncate(self.handle, 0)
         os.lseek(self.handle, 0, os.SEEK_SET)
-        if record:
-            os.write(self.handle, json.dumps(record).encode('utf-8'))
+        os.write(self.handle, json.dumps(dict(record, holder='process %d' % os.getpid())).encode('utf-8'))
+
+
+def _slot_holder(path):
+    """The process noted in a slot file (read without its lock, never through a link), or None."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0))
+    except OSError:
+        return None
+    try:
+        record = json.loads(os.read(handle, 65536).decode('utf-8') or '{}')
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(handle)
+    holder = record.get('holder') if isinstance(record, dict) else None
+    return holder if isinstance(holder, str) else None
 
 
 def _digest(salt, username, password):

@@ -99,7 +99,16 @@ def write_and_confirm(module, client, write, read_back):
         module.warn('%s; read back: applied' % '; '.join(story))
         return None
     raise api.IPOfficeError('%s; read back: %s. Nothing more was written; re-run when the system answers again' % (
-        '; '.join(story), 'not applied: nothing was changed' if outcome == resource.NOT_APPLIED else '; '.join(outcome)))
+        '; '.join(story), _not_applied(client) if outcome == resource.NOT_APPLIED else '; '.join(outcome)))
+
+
+def _not_applied(client):
+    """This write was not applied; whether the task changed nothing depends on the writes before it."""
+    earlier = client.stats['writes']
+    if not earlier:
+        return 'not applied: nothing was changed'
+    return 'not applied; %d earlier write%s of this task %s applied' % (
+        earlier, '' if earlier == 1 else 's', 'was' if earlier == 1 else 'were')
 
 
 def _read_after_unknown(client, read_back, story):

@@ -60,13 +60,13 @@ _STATUS_ORDER = {checks.FAIL: 0, checks.NOT_MEASURED: 1, checks.PASS: 2}
 
 
 def _default_route(node):
-    """The node's default route whose gateway lies on the LAN it names, or None."""
+    """The node's default route whose gateway is a host on the LAN it names (validators.gateway_problem), or None."""
     lans = dict((lan.get('name'), lan) for lan in node.get('lans') or [])
     for route in node.get('ip_routes') or []:
         if route.get('ip_address') in ('0.0.0.0', '') and route.get('ip_mask') in ('0.0.0.0', ''):
             lan = lans.get(route.get('destination'))
-            quads = (route.get('gateway'), (lan or {}).get('ip_address'), (lan or {}).get('ip_mask'))
-            if lan and all(validators.is_ipv4_address(value) for value in quads) and validators.address_in_subnet(*quads):
+            if lan and validators.gateway_problem(route.get('gateway'), route.get('destination'), lan.get('ip_address'),
+                                                  lan.get('ip_mask')) is None:
                 return route
     return None
 
@@ -425,6 +425,7 @@ def unreadable_host(host, error):
         'failed_checks': ['api.readable'], 'not_measured': [], 'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
         'notes': ['the system could not be read: %s' % error], 'checks': [result], 'api_profile': None, 'manual_steps': [],
         'vantage_point': None,
+        'reboot_pending': None,
     }
 
 
@@ -488,7 +489,9 @@ def text_lines(doc):
     words = _kind(doc)
     lines = []
     for report in doc['systems']:
-        line = '%s (%s): %s' % (report['system'], report['node_address'], words['verdicts'][report['verdict']])
+        # A host whose API could not be read has no node address: its line names the host alone.
+        where = ' (%s)' % report['node_address'] if report.get('node_address') else ''
+        line = '%s%s: %s' % (report['system'], where, words['verdicts'][report['verdict']])
         if report['failed_checks']:
             first = [item for item in report['checks'] if item['status'] == checks.FAIL][0]
             line += ' - %s: %s' % (first['check'], first['hint'])

@@ -108,6 +108,40 @@ def check_ipv4(option, value):
     return '%s must be an IPv4 address in dotted-quad form: got %r' % (option, value)
 
 
+# IPv4 addresses that parse but never name a server a system can reach (RFC 1122 3.2.1.3, RFC 5771, RFC 1112):
+# sent to them, a query goes nowhere, to every host of a LAN, or (0.0.0.0 on most stacks) back to the sender.
+_NOT_A_SERVER = (
+    ('0.0.0.0/8', 'in 0.0.0.0/8 ("this host on this network", RFC 1122), which names no server'),
+    ('255.255.255.255/32', 'the broadcast address, which names every host of the LAN, not a server'),
+    ('224.0.0.0/4', 'a multicast address, not a server'),
+    ('240.0.0.0/4', 'a reserved address (240.0.0.0/4), which no host uses'),
+)
+
+
+def unusable_server_address(value):
+    """Why a dotted-quad IPv4 address cannot be a DNS or time server, or None."""
+    if not is_ipv4_address(value):
+        return None
+    address = netaddr.IPAddress(value)
+    for network, why in _NOT_A_SERVER:
+        if address in netaddr.IPNetwork(network):
+            return why
+    return None
+
+
+def check_server_ipv4(option, value):
+    """The IPv4 address of a server a system sends to (a DNS server): not 0.0.0.0, a broadcast or multicast address.
+
+    Only for values a user gives: Web Manager shows 0.0.0.0 for "no DNS server" when the device is read."""
+    problem = check_ipv4(option, value)
+    if problem:
+        return problem
+    why = unusable_server_address(value)
+    if why:
+        return '%s must be the address of a server: %r is %s' % (option, value, why)
+    return None
+
+
 def netmask_to_dotted(value):
     """A contiguous IPv4 mask in dotted or prefix-length form -> dotted quad, or None if it is not one."""
     if isinstance(value, bool):
@@ -136,12 +170,48 @@ def address_in_subnet(address, lan_address, lan_mask):
     return ipaddress.IPv4Address(address) in ipaddress.IPv4Network('%s/%s' % (lan_address, lan_mask), strict=False)
 
 
+def gateway_problem(gateway, lan_name, lan_address, lan_mask):
+    """Why gateway cannot be the router of a route leaving by LAN lan_name (lan_address/lan_mask), or None.
+
+    The router is another host on that LAN: inside its subnet, not the node's own address, and not the
+    subnet's network or broadcast address (a /31 or /32 has neither, RFC 3021)."""
+    mask = netmask_to_dotted(lan_mask)
+    if not (is_ipv4_address(gateway) and is_ipv4_address(lan_address)) or mask is None:
+        return 'cannot be checked against %s: %r/%r is not an IPv4 address and mask' % (lan_name, lan_address, lan_mask)
+    lan = netaddr.IPNetwork('%s/%s' % (lan_address, mask))
+    address = netaddr.IPAddress(gateway)
+    where = '%s (%s/%s)' % (lan_name, lan_address, lan_mask)
+    if address not in lan:
+        return 'is not in the subnet of %s: the router must be on that LAN' % where
+    if address == netaddr.IPAddress(lan_address):
+        return 'is the node\'s own %s address: the router is another host on %s' % (lan_name, where)
+    if lan.prefixlen <= 30 and address == lan.network:
+        return 'is the network address of %s, not a host: give the router\'s address' % where
+    if lan.prefixlen <= 30 and address == lan.broadcast:
+        return 'is the broadcast address of %s, not a host: give the router\'s address' % where
+    return None
+
+
+def check_gateway(option, value, lan_name, lan_address, lan_mask):
+    """A route's gateway against the node's LAN it leaves by (gateway_problem), naming the option and the value."""
+    if not is_ipv4_address(value):
+        return check_ipv4(option, value)
+    problem = gateway_problem(value, lan_name, lan_address, lan_mask)
+    return '%s %s %s' % (option, value, problem) if problem else None
+
+
 def _looks_like_url(value):
     return '://' in value or '/' in value or '?' in value or '#' in value or '@' in value
 
 
 def _has_space(value):
     return any(c.isspace() for c in value)
+
+
+def _trailing_dot(option, value, example, what='a host name'):
+    # The root label: a resolver takes "name." as "name", but TLS names (SNI, certificates) never carry it, so a
+    # system given it for the subscription server fails the handshake; a setting is written without it.
+    return '%s must be %s without a trailing dot, such as %s: got %r' % (option, what, example, value)
 
 
 def check_host_or_ipv4(option, value):
@@ -152,9 +222,31 @@ def check_host_or_ipv4(option, value):
         return '%s must be a host name or an IPv4 address, not a URL or a path: got %r' % (option, value)
     if ':' in value:
         return '%s must be a host name or an IPv4 address, without a port: got %r' % (option, value)
+    if value.endswith('.') and is_hostname(value):
+        return _trailing_dot(option, value, 'time.google.com')
     if not _has_space(value) and (is_ipv4_address(value) or is_hostname(value)):
         return None
     return '%s must be a host name or an IPv4 address: got %r' % (option, value)
+
+
+def check_time_server(option, value):
+    """A time server a system can ask: a host name, or the IPv4 address of a server (not 0.0.0.0 or a broadcast)."""
+    problem = check_host_or_ipv4(option, value)
+    if problem:
+        return problem
+    why = unusable_server_address(value)
+    if why:
+        return '%s must be a time server: %r is %s' % (option, value, why)
+    return None
+
+
+def check_dns_domain(option, value):
+    """A DNS domain such as example.com, without the trailing dot of the root."""
+    if not isinstance(value, str) or not is_hostname(value) or _has_space(value):
+        return '%s must be a DNS domain such as example.com: got %r' % (option, value)
+    if value.endswith('.'):
+        return _trailing_dot(option, value, 'example.com', 'a DNS domain')
+    return None
 
 
 def check_server_name(option, value, example='admin.uk1.avaya-sub.com'):
@@ -170,6 +262,8 @@ def check_server_name(option, value, example='admin.uk1.avaya-sub.com'):
         return '%s must be a host name such as %s, without a port: got %r' % (option, example, value)
     if _has_space(value) or not is_hostname(value) or '.' not in value.rstrip('.'):
         return '%s must be a host name such as %s: got %r' % (option, example, value)
+    if value.endswith('.'):
+        return _trailing_dot(option, value, example)
     return None
 
 
@@ -194,7 +288,7 @@ def normalise_license_server(value, example='admin.uk1.avaya-sub.com'):
     if problem:
         # The reason the host part fails, shown with the value as given.
         return None, '%s: got %r' % (problem[len('it '):problem.rindex(': got ')], value)
-    return text.rstrip('.'), None
+    return text, None
 
 
 def check_license_server(option, value):
@@ -203,24 +297,95 @@ def check_license_server(option, value):
     return '%s %s' % (option, problem) if problem else None
 
 
-def time_zone_names():
-    """The IANA time zone names this Python knows (system database, else the tzdata package)."""
+def _tz_file(name):
+    """The text of one file of the IANA database, where Python's zoneinfo looks (TZPATH, then the tzdata package)."""
     try:
         import zoneinfo
+        folders = list(zoneinfo.TZPATH)
     except ImportError:
-        return set()
-    return zoneinfo.available_timezones()
+        folders = []
+    for folder in folders:
+        try:
+            with open(os.path.join(folder, name), encoding='utf-8') as handle:
+                return handle.read()
+        except (OSError, ValueError):
+            continue
+    try:
+        import importlib.resources
+        return importlib.resources.files('tzdata').joinpath('zoneinfo', name).read_text(encoding='utf-8')
+    except Exception:  # pylint: disable=broad-except
+        return None  # no tzdata package (ImportError), or one without this file
+
+
+_ZONES = {}
+
+
+def _zone_tables():
+    """(location zones, {old name: zone}) from the IANA database, read once; (set(), {}) without one."""
+    if not _ZONES:
+        zones = set()
+        for table in ('zone1970.tab', 'zone.tab'):
+            for line in (_tz_file(table) or '').splitlines():
+                fields = line.split('\t')
+                if not line.startswith('#') and len(fields) >= 3:
+                    zones.add(fields[2])
+        links = {}
+        for line in (_tz_file('tzdata.zi') or '').splitlines():
+            fields = line.split()
+            if len(fields) == 3 and fields[0] == 'L':
+                links[fields[2]] = fields[1]
+        _ZONES['zones'], _ZONES['links'] = zones, links
+    return _ZONES['zones'], _ZONES['links']
+
+
+# The universal zone besides the location zones: a system that keeps UTC is a real setup. The database's own
+# spelling (Etc/UTC) and the name everyone writes (UTC, a link to it) are the only two accepted.
+UNIVERSAL_ZONES = ('UTC', 'Etc/UTC')
+
+
+def time_zone_names():
+    """The time zone names a system can use: the location zones of the IANA database (zone1970.tab and zone.tab:
+    one per inhabited region, such as Europe/London or Europe/Oslo) and UTC. Empty without a database.
+
+    Not accepted, although zoneinfo loads them: old names kept only for compatibility (US/Eastern, GB,
+    Europe/Kiev), the posix/ and right/ copies of the build tree (right/ counts leap seconds, so a clock set by it
+    is 27 s off), the Etc/GMT+N zones (POSIX signs: Etc/GMT+1 is one hour BEHIND UTC, and none follows a site's
+    daylight saving), and Factory, localtime, CET, EST5EDT and the other rule names that stand for no place."""
+    zones, _links = _zone_tables()
+    return (zones | set(UNIVERSAL_ZONES)) if zones else set()
+
+
+def _time_zone_hint(value, names):
+    """Why a name that zoneinfo may know is still not accepted, with the zone to give instead where there is one."""
+    if not isinstance(value, str):
+        return ''
+    name = value
+    for prefix in ('posix/', 'right/'):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    _zones, links = _zone_tables()
+    seen = set()
+    while name in links and name not in names and name not in seen:
+        seen.add(name)
+        name = links[name]  # an old name: follow it to the zone it stands for
+    if name != value and name in names:
+        return ' (%r is %s; give %s)' % (value, 'a copy in the build tree' if value.startswith(('posix/', 'right/'))
+                                         else 'an old name the IANA database keeps for compatibility', name)
+    if value.startswith('Etc/GMT') and value[len('Etc/GMT'):] not in ('', '0'):
+        return (' (%r is a fixed offset with the sign reversed, POSIX style, and without daylight saving: give the '
+                'zone of the site\'s place)' % value)
+    return ''
 
 
 def check_time_zone(option, value, names=None):
-    """An IANA time zone name such as Europe/London, exactly as the database spells it."""
+    """A location zone of the IANA database such as Europe/London (or UTC), exactly as the database spells it."""
     names = time_zone_names() if names is None else names
     if not names:
         return ('%s cannot be checked: this Python has no IANA time zone database (install the tzdata package): '
                 'got %r' % (option, value))
     if isinstance(value, str) and value in names:
         return None
-    return '%s must be an IANA time zone name such as Europe/London: got %r' % (option, value)
+    return '%s must be an IANA time zone name such as Europe/London: got %r%s' % (option, value, _time_zone_hint(value, names))
 
 
 def check_range(option, value, minimum, maximum, unit=''):
@@ -237,8 +402,24 @@ def check_customer_id(option, value):
     starting with a letter or a digit."""
     if isinstance(value, str) and _CUSTOMER_ID.fullmatch(value):
         return None
+    if isinstance(value, (bool, int, float)):
+        # YAML reads an unquoted 0012345 as the number 5349 (octal), 12_345 as 12345, yes as true: the ID as
+        # written is lost, and a rewritten one names another customer at COM.
+        return ('%s must be text: YAML read it as the %s %r, which may not be the ID as written in the order e-mail; '
+                'put the customer ID in quotes' % (option, 'boolean' if isinstance(value, bool) else 'number', value))
     return ('%s must be 1 to 32 letters, digits and hyphens, starting with a letter or a digit: got %r'
             % (option, value))
+
+
+def check_password(option, value, user=None):
+    """A password to set: never shown, not empty, not white space alone (a user could never type it into a form
+    that trims its input, and could no longer log in)."""
+    if not isinstance(value, str):
+        return '%s must be text' % option
+    if value.strip() == '':
+        return '%s must not be empty or white space alone: %s could no longer log in' % (
+            option, 'service user %r' % user if user else 'the user')
+    return None
 
 
 def check_port_list(option, value, maximum_count=16):

@@ -30,17 +30,19 @@ requirements:
 options:
   server:
     description:
-      - IPv4 address of the DNS server.
+      - IPv4 address of the DNS server. Not V(0.0.0.0) (Web Manager's "none"), a broadcast, multicast or reserved
+        address, where no server answers.
       - When not given and the node has no DNS server, V(8.8.8.8) is set, as Avaya's documents advise. When not given
         and the node has one, it is kept (O(state=merged)).
     type: str
   backup_server:
     description:
-      - IPv4 address of the backup DNS server.
+      - IPv4 address of the backup DNS server, or V("") to clear it. Refused like O(server) when it cannot be a server.
     type: str
   domain:
     description:
-      - DNS domain of the node, a host-name-like suffix such as V(example.com). Compared without regard to case.
+      - DNS domain of the node, a host-name-like suffix such as V(example.com), without a trailing dot. Compared
+        without regard to case.
     type: str
   reboot_policy:
     description:
@@ -171,10 +173,9 @@ def check_input(params):
     problems = []
     for option in ('server', 'backup_server'):
         if params[option] is not None and (params[option] != '' or option == 'server'):
-            problems.append(validators.check_ipv4(option, params[option]))
+            problems.append(validators.check_server_ipv4(option, params[option]))
     if params['domain']:
-        if not validators.is_hostname(params['domain']):
-            problems.append('domain must be a DNS domain such as example.com: got %r' % params['domain'])
+        problems.append(validators.check_dns_domain('domain', params['domain']))
     return [p for p in problems if p]
 
 

@@ -51,7 +51,9 @@ options:
         default: 0.0.0.0
       gateway:
         description:
-          - Gateway address, in the subnet of O(config[].destination). Required except with O(state=deleted).
+          - Gateway address, in the subnet of O(config[].destination) as the node has it, and a host there, so neither
+            the node's own address on that LAN nor the subnet's network or broadcast address. Required except with
+            O(state=deleted).
         type: str
       destination:
         description:
@@ -204,10 +206,9 @@ def check(system, current, config):
         subnet = lan_subnet(system, item['destination'])
         if subnet is None:
             problems.append('config[%d].destination %s has no address on this node' % (index, item['destination']))
-        elif not validators.address_in_subnet(item['gateway'], *subnet):
-            problems.append('config[%d].gateway %s is not in the subnet of %s (%s/%s): the router must be on that LAN'
-                            % (index, item['gateway'], item['destination'], subnet[0], subnet[1]))
-    return problems
+        else:
+            problems.append(validators.check_gateway('config[%d].gateway' % index, item['gateway'], item['destination'], *subnet))
+    return [problem for problem in problems if problem]
 
 
 def manual(item, state):

@@ -44,7 +44,8 @@ attributes:
     support: none
     details: >-
       Every run writes the report anew (it carries the time it was made and fresh measurements), and returns
-      C(changed=true) for it; in check mode it returns C(changed=true) too, for the files a real run would write.
+      C(changed=true) when it wrote the files; in check mode it writes nothing and returns C(changed=true), for the files
+      a real run would write.
 requirements:
   - netaddr
 options:
@@ -118,6 +119,9 @@ options:
     description:
       - Directory for C(readiness.json) and C(readiness.html) (C(monitoring.json) and C(monitoring.html) with
         O(kind=monitoring)); created when missing.
+      - Each file is written to a new temporary file in this directory, created exclusively (never through a link
+        planted at its name), then renamed over the report, so a reader never sees half a report and a symbolic
+        link at the report's name is replaced, not followed.
     type: path
     required: true
   kind:
@@ -193,8 +197,10 @@ report:
       description: >-
         One entry per system, failing ones first. Each has C(system), C(inventory_host), C(node_address),
         C(system_type), C(role), C(holds_subscription_link), C(verdict), C(link), C(failed_checks), C(not_measured),
-        C(counts), C(notes), C(checks), C(api_profile), C(manual_steps) and C(vantage_point) (C(kind) V(controller) or
-        V(probe_host), C(host), C(address) and C(text); V(null) when not known or the system has no link of its own).
+        C(counts), C(notes), C(checks), C(api_profile), C(manual_steps), C(reboot_pending) (true while a change of
+        this run waits for the system's reboot, its C(reboot) manual step open; null when the system could not be read)
+        and C(vantage_point) (C(kind) V(controller) or V(probe_host), C(host), C(address) and C(text); V(null) when not
+        known or the system has no link of its own).
         Each check has C(check), C(status), C(passed), C(measured), C(limit), C(unit), C(summary), C(hint) and
         C(details), and, when the vantage point is known, C(vantage_point): where it was measured, or that it was read
         from the IP Office. A prerequisite's C(details.evidence) says whether it was read back through the API,
@@ -226,6 +232,7 @@ paths:
 
 import datetime
 import os
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -235,12 +242,25 @@ _FILES = {'json': ('%s.json', readiness.to_json), 'html': ('%s.html', readiness.
 
 
 def _write(path, text):
-    """Write next to the target and rename, so a reader never sees half a report."""
-    temp = path + '.tmp'
-    with open(temp, 'w', encoding='utf-8') as handle:
-        handle.write(text)
-    os.chmod(temp, 0o644)
-    os.replace(temp, path)
+    """Write next to the target and rename, so a reader never sees half a report.
+
+    The temporary file gets a name nobody can predict and is created exclusively (mkstemp: O_CREAT|O_EXCL, which
+    never follows a link planted at the name), so another local user cannot make this write go elsewhere; the
+    rename replaces whatever stands at the report's name, a link included, and never writes through it."""
+    handle, temp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=os.path.dirname(path))
+    try:
+        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+            stream.write(text)
+            stream.flush()
+            os.fchmod(stream.fileno(), 0o644)
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
 
 
 def main():
@@ -288,10 +308,10 @@ def main():
                 _write(path, render(doc))
                 paths.append(path)
         except OSError as exc:
-            module.fail_json(msg='cannot write the %s report to dest %r: %s' % (kind, dest, exc), report=doc)
+            module.fail_json(msg='cannot write the %s report to dest %r: %s' % (kind, dest, exc), report=doc, changed=bool(paths))
     not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
-    # Writing the report files is a change on the controller (check mode: one a real run makes).
-    changed = bool(module.params['formats'])
+    # Writing the report files is a change on the controller; check mode predicts the one a real run makes.
+    changed = bool(module.params['formats']) if module.check_mode else bool(paths)
     module.exit_json(changed=changed, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
 
 

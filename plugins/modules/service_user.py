@@ -75,7 +75,7 @@ options:
       password:
         description:
           - The user's password. Never returned or logged.
-          - Required to create a user.
+          - Required to create a user. Not empty and not white space alone.
           - Sent for an existing user only with O(update_password=always). Give it that way to change an existing
             user's account status or rights groups; without it such a change is refused before any write.
           - Ignored with O(state=deleted).
@@ -241,7 +241,7 @@ api_stats:
   type: dict
 '''
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import list_resource, module_base, resource, topology
+from ansible_collections.ipoffice.subscription.plugins.module_utils import list_resource, module_base, resource, topology, validators
 
 ENTITY = 'ServiceUser'
 BUILT_IN = 'COMAdmin'
@@ -292,12 +292,12 @@ def check_input(params):
         seen.setdefault(name, index)
         if params['state'] == 'deleted':
             continue
-        if item.get('password') == '':
-            problems.append('%s.password for %r must not be empty: the user could no longer log in' % (where, name))
+        if item.get('password') is not None:
+            problems.append(validators.check_password('%s.password' % where, item['password'], name))
         for group in item.get('rights_groups') or []:
             if not group or '|' in group:
                 problems.append('%s.rights_groups holds %r: a rights group name is not empty and has no "|"' % (where, group))
-    return problems
+    return [problem for problem in problems if problem]
 
 
 class ServiceUsers(object):

@@ -37,8 +37,10 @@ options:
       - The customer ID from the order e-mail.
       - This collection's model of its form, not a rule published by Avaya, is 1 to 32 letters, digits and hyphens,
         starting with a letter or a digit.
+      - Text. A value YAML reads as a number or a boolean (an unquoted V(0012345) becomes the number 5349) is
+        refused before any request, with a message to put it in quotes, rather than converted to other text.
       - When not given it is kept (O(state=merged)).
-    type: str
+    type: raw
   server_address:
     description:
       - The subscription server address from the order e-mail, a host name such as V(admin.uk1.avaya-sub.com), or the
@@ -209,7 +211,8 @@ class SubscriptionTask(system_section.SectionTask):
 
 def main():
     module = system_section.build_module(dict(
-        customer_id=dict(type='str'),
+        # raw, not str: Ansible would turn a number YAML read from an unquoted ID into text without a word.
+        customer_id=dict(type='raw'),
         server_address=dict(type='str'),
     ))
     problems = check_input(module.params)

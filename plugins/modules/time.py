@@ -37,8 +37,8 @@ options:
     choices: ['None', SNTP, Voicemail]
   server:
     description:
-      - The time server, a host name or an IPv4 address; never a URL, a path or a port. Compared without regard to
-        case.
+      - The time server, a host name or an IPv4 address; never a URL, a path or a port, a host name with a trailing
+        dot, V(0.0.0.0), a broadcast, multicast or reserved address. Compared without regard to case.
       - When not given and the node has no time server, V(time.google.com) is set, as Avaya's documents advise. When
         not given and the node has one, it is kept (O(state=merged)).
     type: str
@@ -46,8 +46,12 @@ options:
     description:
       - The time zone of the site, an IANA time zone name such as V(Europe/London) or V(America/New_York), spelt
         exactly as in the IANA database.
-      - Checked against the IANA database Python knows (C(zoneinfo), with the C(tzdata) package as fallback) before
-        any request; a name that does not exist fails the task.
+      - Checked against the IANA database Python knows (C(zoneinfo)'s folders, with the C(tzdata) package as
+        fallback) before any request. Accepted are the location zones the database lists in C(zone1970.tab) and
+        C(zone.tab) (such as V(Europe/Oslo)), and V(UTC) (or V(Etc/UTC)). Refused, with the zone to give where there
+        is one, are a name that does not exist, old names kept for compatibility (V(US/Eastern), V(GB), V(Europe/Kiev)),
+        the C(posix/) and C(right/) copies (C(right/) counts leap seconds), V(Etc/GMT+1) and the like (with POSIX
+        signs V(Etc/GMT+1) is one hour behind UTC, and none follows daylight saving), and rule names such as V(CET).
     type: str
   local_offset_minutes:
     description:
@@ -188,7 +192,7 @@ OPTIONS = {'source': 'time_source', 'server': 'time_server', 'time_zone': 'time_
 def check_input(params):
     problems = []
     if params['server'] is not None:
-        problems.append(validators.check_host_or_ipv4('server', params['server']))
+        problems.append(validators.check_time_server('server', params['server']))
     if params['time_zone'] is not None:
         problems.append(validators.check_time_zone('time_zone', params['time_zone']))
     if params['local_offset_minutes'] is not None:

@@ -237,13 +237,18 @@ def login_error(lab, user, password, host=SE_PRIMARY):
     return None
 
 
-# The one task of site.yml that changes something on a second run: the report is
-# written anew each time (its time and measurements), and says so.
+# What a converged run still changes, all on the controller: each report is removed at the start of a
+# run (so a failed run never leaves an earlier verdict standing) and written anew at its end.
 REPORT_TASK = 'ipoffice.subscription.validate : Write the readiness report of the fleet'
+REPORT_TASKS = frozenset((
+    'ipoffice.subscription.validate : Remove the readiness report of an earlier run', REPORT_TASK,
+    'ipoffice.subscription.monitor : Remove the monitoring report of an earlier run',
+    'ipoffice.subscription.monitor : Write the monitoring report of the fleet',
+))
 
 
 def changed_tasks(output):
-    """The tasks that reported a change in ansible-playbook's output, one entry per host."""
+    """The tasks that reported a change in ansible-playbook's output, one entry per host (and loop item)."""
     task, changed = None, []
     for line in output.splitlines():
         if line.startswith('TASK ['):
@@ -251,3 +256,9 @@ def changed_tasks(output):
         elif line.startswith('changed: ['):
             changed.append(task)
     return changed
+
+
+def only_the_reports_changed(output):
+    """True when the run changed nothing but its reports, and wrote the readiness report."""
+    changed = changed_tasks(output)
+    return REPORT_TASK in changed and set(changed) <= REPORT_TASKS

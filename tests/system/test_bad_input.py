@@ -35,9 +35,12 @@ class Row(object):
     Module rows with the same `task` run as one task: those modules collect every problem of their input, so
     each row's option and value must still appear in the one message (a value not refused would not be named)."""
 
-    def __init__(self, where, option, value, args=None, words=(), listener=OFFLINE, shown=None, task=None, option_word=None):
+    def __init__(self, where, option, value, args=None, words=(), listener=OFFLINE, shown=None, task=None, option_word=None,
+                 starts=False):
         self.where, self.option, self.value, self.args = where, option, value, args or {}
         self.listener, self.task = listener, task
+        # A role's message starts with the role variable the user set, never with a module option.
+        self.starts = starts
         self.shown = shown if shown is not None else (repr(value) if value == '' else str(value))
         self.words = [option_word or self.option, self.shown] + list(words)
 
@@ -60,7 +63,11 @@ def _users(*items):
 CONNECTION_ROWS = dict(host='https://127.0.30.1/', port=70000, ca_path=NOWHERE + '/ca.pem', timeout=0, retries=11, node_address='node-1')
 ROUTES = _routes({'ip_address': '10.1'}, {'ip_address': '10.0.0.0', 'ip_mask': '255.0.255.0'}, {'ip_address': '10.0.1.0', 'ip_mask': '33'},
                  {'ip_address': '10.0.2.0', 'ip_mask': '24', 'gateway': '127.0.30.256'}, {'ip_address': '10.0.3.0', 'ip_mask': '24', 'metric': 256})
-USERS = _users({'name': ''}, {'name': 'x' * 32}, {'rights_groups': ['Bad|Group']}, {'password': ''})
+USERS = _users({'name': ''}, {'name': 'x' * 32}, {'rights_groups': ['Bad|Group']}, {'password': ''}, {'password': '   '})
+# A gateway must be another host on the node's LAN (127.0.11.1/24 on the lab's single IP500 V2).
+GATEWAYS = dict(_routes({'gateway': '127.0.99.254'}, {'ip_address': '10.0.1.0', 'ip_mask': '24', 'gateway': '127.0.11.1'},
+                        {'ip_address': '10.0.2.0', 'ip_mask': '24', 'gateway': '127.0.11.0'},
+                        {'ip_address': '10.0.3.0', 'ip_mask': '24', 'gateway': '127.0.11.255'}), node_address='127.0.11.1')
 DNS_CHECK = {'server': '127.0.53', 'port': 0, 'server_address': 'admin.lab1.avaya-sub.com:443', 'names': ['storage googleapis.com'],
              'timeout': 61}
 # time_check's time_zone is the node's own setting under test: a wrong one is a finding of the check, not bad input.
@@ -86,12 +93,24 @@ MODULE_ROWS = [
     Row('dns', 'server', '8.8.8', {'server': '8.8.8', 'backup_server': '300.1.1.1', 'domain': 'exa mple.com'}, task='dns'),
     Row('dns', 'backup_server', '300.1.1.1', task='dns'),
     Row('dns', 'domain', 'exa mple.com', task='dns'),
+    # values that parse but cannot work: no server answers at 0.0.0.0 or a broadcast address; a domain with the root's dot
+    Row('dns', 'server', '0.0.0.0', {'server': '0.0.0.0', 'backup_server': '255.255.255.255', 'domain': 'example.com.'}, task='dns2',
+        words=['names no server']),
+    Row('dns', 'backup_server', '255.255.255.255', task='dns2', words=['broadcast address']),
+    Row('dns', 'domain', 'example.com.', task='dns2', words=['without a trailing dot']),
     # time
     Row('time', 'server', 'https://time.google.com', {'source': 'SNTP', 'server': 'https://time.google.com', 'time_zone': 'Mars/Base',
                                                       'local_offset_minutes': 900}, task='time'),
     Row('time', 'time_zone', 'Mars/Base', task='time'),
     Row('time', 'local_offset_minutes', 900, task='time'),
     Row('time', 'time_zone', 'europe/london', {'time_zone': 'europe/london'}),
+    # names zoneinfo loads but no site should use, a broadcast time server, a host name with the root's dot
+    Row('time', 'server', '255.255.255.255', {'server': '255.255.255.255', 'time_zone': 'US/Eastern'}, task='time2',
+        words=['broadcast address']),
+    Row('time', 'time_zone', 'US/Eastern', task='time2', words=['give America/New_York']),
+    Row('time', 'time_zone', 'Etc/GMT+1', {'server': 'time.google.com.', 'time_zone': 'Etc/GMT+1'}, task='time3', words=['sign reversed']),
+    Row('time', 'server', 'time.google.com.', task='time3', words=['without a trailing dot']),
+    Row('time', 'time_zone', 'right/Europe/London', {'time_zone': 'right/Europe/London'}, words=['give Europe/London']),
     # ip_route: addresses, masks, gateways, metric in one task; a LAN name; a gateway outside the LAN (reads first)
     Row('ip_route', 'config[0].ip_address', '10.1', ROUTES, task='routes'),
     Row('ip_route', 'config[1].ip_mask', '255.0.255.0', task='routes'),
@@ -99,19 +118,27 @@ MODULE_ROWS = [
     Row('ip_route', 'config[3].gateway', '127.0.30.256', task='routes'),
     Row('ip_route', 'config[4].metric', 256, task='routes'),
     Row('ip_route', 'config[0].destination', 'LAN3', _routes({'destination': 'LAN3'}), words=['LAN1, LAN2'], option_word='destination'),
-    Row('ip_route', 'config[0].gateway', '127.0.99.254', dict(_routes({'gateway': '127.0.99.254'}), node_address='127.0.11.1'),
-        words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER, option_word='gateway'),
+    Row('ip_route', 'config[0].gateway', '127.0.99.254', GATEWAYS, words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER,
+        task='gateways'),
+    Row('ip_route', 'config[1].gateway', '127.0.11.1', words=["node's own LAN1 address"], listener=SINGLE_APP_SERVER, task='gateways'),
+    Row('ip_route', 'config[2].gateway', '127.0.11.0', words=['network address of LAN1'], listener=SINGLE_APP_SERVER, task='gateways'),
+    Row('ip_route', 'config[3].gateway', '127.0.11.255', words=['broadcast address of LAN1'], listener=SINGLE_APP_SERVER, task='gateways'),
     # subscription: customer IDs and the server address
     Row('subscription', 'customer_id', 'LAB_0001', {'customer_id': 'LAB_0001', 'server_address': 'http://admin.lab1.avaya-sub.com'}, task='s1'),
     Row('subscription', 'server_address', 'http://admin.lab1.avaya-sub.com', task='s1'),
     Row('subscription', 'customer_id', '-LAB', {'customer_id': '-LAB', 'server_address': '127.0.44.1'}, task='s2'),
     Row('subscription', 'server_address', '127.0.44.1', task='s2'),
     Row('subscription', 'server_address', 'admin.lab1.avaya-sub.com:8443', {'server_address': 'admin.lab1.avaya-sub.com:8443'}),
+    # a customer ID YAML read as a number is refused, never rewritten; a host name with the root's dot
+    Row('subscription', 'customer_id', 12345, {'customer_id': 12345, 'server_address': 'admin.lab1.avaya-sub.com.'}, task='s3',
+        words=['YAML read it as the number', 'put the customer ID in quotes']),
+    Row('subscription', 'server_address', 'admin.lab1.avaya-sub.com.', task='s3', words=['without a trailing dot']),
     # service_user: names, passwords, rights groups in one task; a rights group unknown to the node (reads first)
     Row('service_user', 'config[0].name', '', USERS, task='users'),
     Row('service_user', 'config[1].name', 'x' * 32, task='users'),
     Row('service_user', 'config[2].rights_groups', 'Bad|Group', task='users'),
     Row('service_user', 'config[3].password', '', task='users', shown='must not be empty'),
+    Row('service_user', 'config[4].password', '   ', task='users', shown='must not be empty or white space alone'),
     Row('service_user', 'config[0].rights_groups', 'No Such Group', dict(_users({'rights_groups': ['No Such Group']}), node_address='127.0.21.1'),
         words=['is not a rights group'], listener=SCN_APP_SERVER),
     # dns_check
@@ -162,19 +189,32 @@ def _module_tasks(rows):
 
 ROLE_ROWS = [
     # prerequisites: the form checks run offline, before the first read
-    Row('prerequisites', 'prerequisites_time_zone', 'Mars/Base'),
-    Row('prerequisites', 'prerequisites_time_server', 'time.google.com:123'),
-    Row('prerequisites', 'prerequisites_dns_server', '8.8.8'),
-    Row('prerequisites', 'prerequisites_dns_fallback_server', '8.8.8.8.8', {'prerequisites_dns_server': ''}),
-    Row('prerequisites', 'prerequisites_customer_id', 'LAB_0001'),
-    Row('prerequisites', 'prerequisites_subscription_server', 'https://admin.lab1.avaya-sub.com/portal'),
-    Row('prerequisites', 'prerequisites_default_gateway', 'router.example', {'prerequisites_default_gateways': {}}),
-    Row('prerequisites', 'prerequisites_default_gateways', '127.0.30.2544', {'prerequisites_default_gateways': {SE_PRIMARY: '127.0.30.2544'}}),
+    Row('prerequisites', 'prerequisites_time_zone', 'Mars/Base', starts=True),
+    Row('prerequisites', 'prerequisites_time_server', 'time.google.com:123', starts=True),
+    Row('prerequisites', 'prerequisites_dns_server', '8.8.8', starts=True),
+    Row('prerequisites', 'prerequisites_dns_fallback_server', '8.8.8.8.8', {'prerequisites_dns_server': ''}, starts=True),
+    Row('prerequisites', 'prerequisites_customer_id', 'LAB_0001', starts=True),
+    Row('prerequisites', 'prerequisites_subscription_server', 'https://admin.lab1.avaya-sub.com/portal', starts=True),
+    Row('prerequisites', 'prerequisites_default_gateway', 'router.example', {'prerequisites_default_gateways': {}}, starts=True),
+    Row('prerequisites', 'prerequisites_default_gateways', '127.0.30.2544', {'prerequisites_default_gateways': {SE_PRIMARY: '127.0.30.2544'}},
+        starts=True),
+    # values that parse but cannot work, each refused before any request and named by the role variable
+    Row('prerequisites', 'prerequisites_dns_server', '0.0.0.0', words=['names no server'], starts=True),
+    Row('prerequisites', 'prerequisites_time_server', '255.255.255.255', words=['broadcast address'], starts=True),
+    Row('prerequisites', 'prerequisites_time_zone', 'GB', words=['give Europe/London'], starts=True),
+    Row('prerequisites', 'prerequisites_customer_id', 12345, words=['YAML read it as the number', 'in quotes'], starts=True),
+    Row('prerequisites', 'prerequisites_subscription_server', 'admin.lab1.avaya-sub.com.', words=['without a trailing dot'], starts=True),
+    Row('prerequisites', 'prerequisites_comadmin_password', '   ', shown='must not be empty or white space alone', starts=True),
     Row('prerequisites', 'prerequisites_default_route_lan', 'LAN3'),
     Row('prerequisites', 'prerequisites_reboot_policy', 'now'),
     # the gateway must be on the node's LAN, which only the node knows: reads first, writes nothing
     Row('prerequisites', 'prerequisites_default_gateway', '127.0.99.254', {'prerequisites_default_gateways': {}},
-        words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER),
+        words=['not in the subnet of LAN1'], listener=SINGLE_APP_SERVER, starts=True),
+    # a gateway that is the node itself, or its subnet's network or broadcast address (one per node of the SCN)
+    Row('prerequisites', 'prerequisites_default_gateways', '127.0.21.1',
+        {'prerequisites_default_gateways': {'127.0.21.1': '127.0.21.1', '127.0.21.2': '127.0.21.0', '127.0.21.3': '127.0.21.255'}},
+        words=["is the node's own LAN1 address", '127.0.21.0 is the network address of LAN1', '127.0.21.255 is the broadcast address'],
+        listener=SCN_APP_SERVER, starts=True),
     # validate: types and choices by the argument spec, ranges by the role's first task
     Row('validate', 'validate_ports', '[443, 443]', {'validate_ports': [443, 443]}),
     Row('validate', 'validate_ports', '[0, 8443]', {'validate_ports': [0, 8443]}),
@@ -204,11 +244,16 @@ def _assert_requests(lab, start, rows):
     entries = lab.requests(start)
     assert [e for e in entries if e['write']] == [], 'a bad value led to a write'
     assert [e for e in entries if e['listener'] == OFFLINE] == [], 'a row that must fail offline made a request'
-    listeners = [row.listener for row in rows if row.reads_first]
-    assert len(listeners) == len(set(listeners)), 'each reads-first row needs a listener of its own'
+    # Rows of one task share its listener; each reads-first task needs one of its own.
+    listeners = [row.listener for row in _first_of_each_task(rows) if row.reads_first]
+    assert len(listeners) == len(set(listeners)), 'each reads-first task needs a listener of its own'
     for entry in entries:
         assert entry['listener'] in listeners, entry  # reads, logins and logouts only (no write, above)
     return dict((row.listener, len([e for e in entries if e['listener'] == row.listener])) for row in rows)
+
+
+def _first_of_each_task(rows):
+    return [task_rows[0] for _where, _args, _listener, task_rows in _module_tasks(rows)]
 
 
 def _check_message(row, failed, message):
@@ -273,6 +318,8 @@ def test_every_role_refuses_bad_input_before_any_write(fresh_lab, tmp_path):
     for index, row in enumerate(ROLE_ROWS):
         host = 'bad%02d' % index
         _check_message(row, host in messages, ' '.join(messages.get(host, [])) or output[-2000:])
+        if row.starts:
+            assert any(message.startswith(row.option) for message in messages[host]), (row.option, messages[host])
     assert proc.returncode != 0 and 'Traceback' not in output
     counts = _assert_requests(fresh_lab, start, ROLE_ROWS)
     assert _lab_logs(fresh_lab) == world

@@ -254,7 +254,9 @@ def test_gathered_rendered_parsed(fresh_lab, run_playbook):
     ({'name': 'automation', 'password': NEW_PW, 'account_status': 'Frozen'},
      'value of account_status must be one of: Enabled, Disabled, got: Frozen found in config'),
     ({'name': 'x' * 32, 'password': NEW_PW}, "config[0].name must be 1 to 31 characters: got '%s'" % ('x' * 32)),
-    ({'name': 'automation', 'password': ''}, "config[0].password for 'automation' must not be empty"),
+    ({'name': 'automation', 'password': ''}, "config[0].password must not be empty or white space alone: service user 'automation' "
+     "could no longer log in"),
+    ({'name': 'automation', 'password': '  '}, "config[0].password must not be empty or white space alone"),
 ])
 def test_bad_input_fails_before_any_request(fresh_lab, run_playbook, item, fragment):
     start = fresh_lab.last_seq()

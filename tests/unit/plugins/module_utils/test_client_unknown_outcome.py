@@ -126,3 +126,13 @@ def test_a_failed_read_back_stops_all_writing():
     with pytest.raises(api.IPOfficeError, match='the read that should tell whether it was applied failed too: HTTP 500'):
         module_base.write_and_confirm(module, client, write, _reader(api.IPOfficeError('HTTP 500')))
     assert calls == ['write']
+
+
+def test_lost_twice_after_earlier_writes_of_the_task_never_says_nothing_was_changed():
+    module, client = FakeModule(), FakeClient()
+    client.stats['writes'] = 2  # two routes of the same task were written before this one
+    write, calls = _script(_lost(), _lost('POST iproutes was sent, then connection to 192.0.2.1:7070 lost: reset'))
+    with pytest.raises(api.IPOfficeError) as err:
+        module_base.write_and_confirm(module, client, write, _reader(BEFORE, BEFORE))
+    assert 'nothing was changed' not in str(err.value)
+    assert 'read back: not applied; 2 earlier writes of this task were applied. Nothing more was written' in str(err.value)

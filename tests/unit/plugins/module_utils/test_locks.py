@@ -89,6 +89,29 @@ def test_no_more_sessions_than_slots_for_one_account(private):
     held[1].release()
 
 
+def test_a_slot_that_cannot_be_had_in_time_names_the_processes_holding_them(private):
+    held = [locks.SessionSlot('192.0.2.1', 7070, 'apiadmin', 2).acquire() for _count in range(2)]
+    try:
+        with pytest.raises(locks.LockError) as err:
+            locks.SessionSlot('192.0.2.1', 7070, 'apiadmin', 2, wait=0.1).acquire()
+        assert 'held by process %d, process %d' % (os.getpid(), os.getpid()) in str(err.value)
+        # Naming the holder keeps the session a slot keeps for the next module.
+        held[0].keep({'JSESSIONID': 'A1'}, 'right-password')
+        assert held[0].kept_session('right-password') == {'JSESSIONID': 'A1'}
+    finally:
+        for slot in held:
+            slot.release()
+
+
+def test_the_holder_of_a_slot_is_read_never_through_a_link(private, tmp_path):
+    victim = tmp_path / 'victim'
+    victim.write_text('{"holder": "process 1"}')
+    private.mkdir(mode=0o700)
+    slot = locks.SessionSlot('192.0.2.1', 7070, 'apiadmin', 1)
+    os.symlink(str(victim), '%s-0.slot' % slot.prefix)
+    assert locks._slot_holder('%s-0.slot' % slot.prefix) is None
+
+
 def test_a_kept_session_is_given_only_for_the_same_password(private):
     with locks.SessionSlot('192.0.2.1', 7070, 'apiadmin', 1) as slot:
         slot.keep({'JSESSIONID': 'A1', 'SDK-Token': 'T1'}, 'right-password')

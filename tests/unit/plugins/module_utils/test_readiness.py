@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, readiness
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, profiles, readiness
 
 NODE = {
     'name': 'site-1', 'node_address': '192.0.2.1', 'system_type': 'IP500 V2', 'role': 'node', 'holds_subscription_link': True,
@@ -127,3 +127,34 @@ def test_a_check_modules_outcome_names_each_failure_and_keeps_failed_a_bool():
     assert outcome['failed'] is True and outcome['failed_checks'] == ['a.two'] and outcome['msg'] == 'failed: a.two (fix two)'
     fine = checks.module_outcome([results[0], results[2]], 'A')
     assert fine['failed'] is False and fine['msg'] == 'no A check failed (2 checks); not measured: a.three'
+
+
+def test_a_host_whose_api_could_not_be_read_is_named_without_a_node_address():
+    doc = readiness.document(readiness.host_reports('scn', [], [], [], error='HTTP 401'), '2026-11-24T10:00:00Z')
+    line = readiness.text_lines(doc)[0]
+    assert line.startswith('scn: NOT READY - api.readable: ') and '(None)' not in line
+    assert doc['systems'][0]['reboot_pending'] is None
+
+
+def test_a_gateway_that_is_the_node_itself_or_its_subnets_edge_is_no_default_route():
+    for gateway in ('192.0.2.1', '192.0.2.0', '192.0.2.255'):
+        node = copy.deepcopy(NODE)
+        node['ip_routes'][0]['gateway'] = gateway
+        report = readiness.system_report('h', node, CONNECTED, all_checks(node))
+        assert report['failed_checks'] == ['prerequisite.default_route'], gateway
+
+
+def test_a_node_waiting_for_a_reboot_is_not_ready_and_the_reboot_is_its_headline():
+    step = profiles.manual_step('reboot', '192.0.2.1', 'reboot the system: server takes effect then', 'an offline setting changed', 'site-1')
+    waiting = readiness.system_report('h', NODE, CONNECTED, all_checks(), manual_steps=[step])
+    other = readiness.system_report('h', dict(NODE, name='site-2', node_address='192.0.2.2'), None, [], manual_steps=[step])
+    assert waiting['reboot_pending'] is True and other['reboot_pending'] is False
+    assert waiting['verdict'] == readiness.NOT_READY and waiting['failed_checks'][0] == 'reboot.pending'
+    lines = readiness.text_lines(readiness.document([waiting, other], '2026-11-24T10:00:00Z'))
+    assert [line for line in lines if line.startswith('site-1 (192.0.2.1): NOT READY - reboot.pending: reboot site-1')]
+    # The installer says the reboot happened: the step is entered, nothing waits.
+    rebooted = readiness.system_report('h', NODE, CONNECTED, all_checks(), manual_steps=[step], entered=['reboot'])
+    assert rebooted['reboot_pending'] is False and rebooted['verdict'] == readiness.READY
+    # Another failure stays behind the reboot: until it happens, it may be only its consequence.
+    failing = readiness.system_report('h', dict(NODE, dns={'server': ''}), CONNECTED, all_checks(), manual_steps=[step])
+    assert failing['failed_checks'][0] == 'reboot.pending' and len(failing['failed_checks']) > 1

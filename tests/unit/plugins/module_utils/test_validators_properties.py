@@ -40,7 +40,8 @@ CHECKS = [
     ('check_host', ()), ('check_port', ()), ('check_positive', ()), ('check_positive', (10,)), ('check_readable_file', ()),
     ('check_ipv4', ()), ('check_netmask', ()), ('check_host_or_ipv4', ()), ('check_server_name', ()),
     ('check_time_zone', ()), ('check_range', (0, 255)), ('check_customer_id', ()), ('check_port_list', ()),
-    ('check_url_path', ()), ('check_license_server', ()),
+    ('check_url_path', ()), ('check_license_server', ()), ('check_server_ipv4', ()), ('check_time_server', ()),
+    ('check_dns_domain', ()), ('check_gateway', ('LAN1', '192.0.2.1', '255.255.255.0')), ('check_password', ()),
 ]
 
 
@@ -279,3 +280,42 @@ def test_property_readable_file_refuses_what_does_not_exist(name):
 
 def test_readable_file_accepts_a_readable_file_and_nothing_given():
     assert v.check_readable_file(OPTION, __file__) is None and v.check_readable_file(OPTION, None) is None
+
+
+_NOT_SERVERS = [ipaddress.ip_network(net) for net in ('0.0.0.0/8', '255.255.255.255/32', '224.0.0.0/4', '240.0.0.0/4')]
+
+
+@PROPERTY
+@given(ipv4_texts)
+def test_property_a_server_address_is_any_quad_outside_the_blocks_that_name_no_server(value):
+    unusable = any(ipaddress.ip_address(value) in net for net in _NOT_SERVERS)
+    for check in (v.check_server_ipv4, v.check_time_server):
+        message = check(OPTION, value)
+        if unusable:
+            refused(message, value)
+        else:
+            assert message is None, message
+
+
+@PROPERTY
+@given(st.integers(0, 2 ** 32 - 1), st.integers(8, 30), st.data())
+def test_property_a_gateway_is_a_host_of_the_lan_other_than_the_node(number, prefix, data):
+    lan = ipaddress.ip_network((number, prefix), strict=False)
+    node = str(lan.network_address + data.draw(st.integers(1, lan.num_addresses - 2)))
+    mask = str(lan.netmask)
+    gateway = str(lan.network_address + data.draw(st.integers(0, lan.num_addresses - 1)))
+    message = v.check_gateway(OPTION, gateway, 'LAN1', node, mask)
+    if gateway in (node, str(lan.network_address), str(lan.broadcast_address)):
+        assert message and message.startswith('%s %s is the ' % (OPTION, gateway)), message
+    else:
+        assert message is None, message
+    outside = str(ipaddress.ip_address((int(lan.broadcast_address) + 1) % 2 ** 32))
+    assert 'is not in the subnet of LAN1' in v.check_gateway(OPTION, outside, 'LAN1', node, mask)
+
+
+@PROPERTY
+@given(host_names)
+def test_property_a_setting_never_takes_a_host_name_with_a_trailing_dot(value):
+    for check in (v.check_host_or_ipv4, v.check_time_server, v.check_dns_domain, v.check_license_server):
+        refused(check(OPTION, value + '.'), value + '.')
+    refused(v.check_server_name(OPTION, value + '.example.'), value + '.example.')
