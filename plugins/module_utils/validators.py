@@ -122,9 +122,9 @@ def unusable_server_address(value):
     """Why a dotted-quad IPv4 address cannot be a DNS or time server, or None."""
     if not is_ipv4_address(value):
         return None
-    address = netaddr.IPAddress(value)
+    address = ipaddress.IPv4Address(value)
     for network, why in _NOT_A_SERVER:
-        if address in netaddr.IPNetwork(network):
+        if address in ipaddress.IPv4Network(network):
             return why
     return None
 
@@ -178,16 +178,16 @@ def gateway_problem(gateway, lan_name, lan_address, lan_mask):
     mask = netmask_to_dotted(lan_mask)
     if not (is_ipv4_address(gateway) and is_ipv4_address(lan_address)) or mask is None:
         return 'cannot be checked against %s: %r/%r is not an IPv4 address and mask' % (lan_name, lan_address, lan_mask)
-    lan = netaddr.IPNetwork('%s/%s' % (lan_address, mask))
-    address = netaddr.IPAddress(gateway)
+    lan = ipaddress.IPv4Network('%s/%s' % (lan_address, mask), strict=False)
+    address = ipaddress.IPv4Address(gateway)
     where = '%s (%s/%s)' % (lan_name, lan_address, lan_mask)
     if address not in lan:
         return 'is not in the subnet of %s: the router must be on that LAN' % where
-    if address == netaddr.IPAddress(lan_address):
+    if address == ipaddress.IPv4Address(lan_address):
         return 'is the node\'s own %s address: the router is another host on %s' % (lan_name, where)
-    if lan.prefixlen <= 30 and address == lan.network:
+    if lan.prefixlen <= 30 and address == lan.network_address:
         return 'is the network address of %s, not a host: give the router\'s address' % where
-    if lan.prefixlen <= 30 and address == lan.broadcast:
+    if lan.prefixlen <= 30 and address == lan.broadcast_address:
         return 'is the broadcast address of %s, not a host: give the router\'s address' % where
     return None
 
