@@ -93,6 +93,7 @@ class SystemSpec:
     listen: str = None
     api_profile: str = 'model'
     vendor_fields: dict = None
+    alarm_syslog: tuple = None     # (address, port) its alarm settings send syslog to, or None
 
     @property
     def lan1(self):
@@ -295,6 +296,7 @@ def _system(item, deployment, kind, defaults, where):
         raise TopologyError('%s.api_profile: %r is not one of %s' % (where, api_profile, ', '.join(releases.NAMES)))
     vendor_fields = dict(defaults['vendor_fields'])
     vendor_fields.update(check_vendor_fields(item.get('vendor_fields'), where + '.vendor_fields'))
+    alarm_syslog = _alarm_syslog(item['alarm_syslog'], where + '.alarm_syslog') if 'alarm_syslog' in item else defaults['alarm_syslog']
     return SystemSpec(
         name=name,
         system_type=system_type,
@@ -311,7 +313,17 @@ def _system(item, deployment, kind, defaults, where):
         listen=lans[0].address if kind == SERVER_EDITION else None,
         api_profile=api_profile,
         vendor_fields=vendor_fields,
+        alarm_syslog=alarm_syslog,
     )
+
+
+def _alarm_syslog(value, where):
+    # Imported here: alarms.py uses world.py, which uses this module.
+    from .alarms import parse_target
+    try:
+        return parse_target(value, where)
+    except ValueError as exc:
+        raise TopologyError(str(exc))
 
 
 def _deployment(item, defaults, where):
@@ -343,7 +355,8 @@ def parse(data):
     groups = _groups(_need(data, 'rights_groups', 'topology'), 'rights_groups')
     users = _users(_need(data, 'service_users', 'topology'), groups, 'service_users')
     defaults = {'groups': groups, 'users': users, 'semantics': check_semantics(lab.get('semantics'), 'lab.semantics'),
-                'vendor_fields': check_vendor_fields(lab.get('vendor_fields'), 'lab.vendor_fields')}
+                'vendor_fields': check_vendor_fields(lab.get('vendor_fields'), 'lab.vendor_fields'),
+                'alarm_syslog': _alarm_syslog(lab.get('alarm_syslog'), 'lab.alarm_syslog')}
     raw = _need(data, 'deployments', 'topology', list)
     deployments = [_deployment(item, defaults, 'deployments[%d]' % index) for index, item in enumerate(raw)]
     spec = LabSpec(
