@@ -117,8 +117,9 @@ def test_a_subscription_near_its_expiry_raises_one_alarm_and_a_system_without_a_
         com_port(fresh_lab, 443, mode='refuse')
         com_port(fresh_lab, 8443, mode='refuse')
         wait_state(fresh_lab, 'ip500-single', 'ErrorMode')
-        entry = wait_for('the lab to raise the alarm', lambda: [item for item in fresh_lab.control('GET', '/lab/alarms?since=0')
-                                                                 if item['kind'] == 'error_mode'], 10)[0]
+        raised = wait_for('the lab to raise the alarm',
+                          lambda: [item for item in fresh_lab.control('GET', '/lab/alarms?since=0') if item['kind'] == 'error_mode'], 10)
+        entry = raised[0]
         assert entry['sent'] is False and entry['target'] is None
         assert len(receiver.drain()) == 1
     finally:

@@ -69,7 +69,7 @@ def parse_target(value, where='alarm_syslog'):
     if value in (None, '', False):
         return None
     text = str(value).strip()
-    address, _, port = text.rpartition(':')
+    address, port = text.rpartition(':')[::2]
     if not address or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError('%s: %r is not ADDRESS:PORT (e.g. 127.0.51.4:514)' % (where, value))
     if not is_loopback(address):
@@ -260,4 +260,3 @@ def control_routes(sender):
         ('GET', '/lab/systems/{name}/alarms', target),
         ('POST', '/lab/systems/{name}/alarms', set_target),
     ]
-
