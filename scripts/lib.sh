@@ -82,6 +82,8 @@ ipo_install_system_packages() {
     command -v "$IPO_PYTHON_BOOT" >/dev/null 2>&1 || missing+=(python3)
     # The readiness report's HTML is checked in a real browser (headless).
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    # ansible-rulebook (the alarm rulebook's tests) runs its rules engine on a JVM.
+    command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
     if ((${#missing[@]})); then
         _ipo_apt_install "${missing[@]}"
     else
