@@ -30,7 +30,7 @@ import datetime
 import logging
 import socket
 
-from .clock import iso
+from .clock import DAY, iso
 from .world import is_loopback
 
 LOG = logging.getLogger('ipo_lab.alarms')
@@ -82,11 +82,17 @@ def _sd_value(value):
     return str(value).replace('\\', '\\\\').replace('"', '\\"').replace(']', '\\]')
 
 
+def _timestamp(stamp):
+    """RFC 5424 TIMESTAMP with milliseconds (TIME-SECFRAC), so a receiver can measure how long an alarm took."""
+    moment = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc)
+    return moment.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (moment.microsecond // 1000)
+
+
 def syslog_message(system, kind, params, text, stamp):
     """One RFC 5424 message: header, one SD element, the text (UTF-8 with the BOM the RFC asks for)."""
     pri = FACILITY * 8 + SEVERITY[kind]
     elements = ' '.join('%s="%s"' % (key, _sd_value(value)) for key, value in params.items() if value is not None)
-    header = '<%d>1 %s %s %s - %s [%s %s] ' % (pri, iso(stamp), system, APP_NAME, MSGID, SD_ID, elements)
+    header = '<%d>1 %s %s %s - %s [%s %s] ' % (pri, _timestamp(stamp), system, APP_NAME, MSGID, SD_ID, elements)
     return header.encode('utf-8') + b'\xef\xbb\xbf' + text.encode('utf-8')
 
 
@@ -164,7 +170,9 @@ class AlarmSender:
                 track.reason = ipo_mib_reason(agent.reason, agent.reason_text)
                 expired = alarm['Day'] > self.link_spec.grace_days
                 track.expired = track.expired or expired
-                self.raise_alarm(state, 'expired' if expired else 'error_mode', _parse_iso(alarm['Raised']), alarm['Text'], {
+                # Stamped when it was due: the start of its day of the error mode.
+                due = since + (alarm['Day'] - 1) * DAY
+                self.raise_alarm(state, 'expired' if expired else 'error_mode', due, alarm['Text'], {
                     'reason': track.reason, 'day': alarm['Day'],
                     'daysLeft': max(0, self.link_spec.grace_days - alarm['Day'] + 1), 'graceDays': self.link_spec.grace_days,
                     'since': iso(since)}, agent.reason_text)
@@ -222,10 +230,6 @@ class AlarmSender:
         target = self.targets.get(name)
         return {'system': name, 'syslog': '%s:%d' % target if target else None,
                 'raised': sum(1 for entry in self.log if entry['system'] == name)}
-
-
-def _parse_iso(text):
-    return datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def control_routes(sender):
