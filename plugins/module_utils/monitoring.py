@@ -355,7 +355,8 @@ def entitlement_check(entitlement, warning_days, today):
     limit = 'more than %d' % warning_days
     details = {'key': key, 'display_name': entitlement.get('display_name'), 'quantity': entitlement.get('quantity'),
                'expiry_date': expiry.isoformat() if expiry else entitlement.get('expiry_date'), 'days_left': left,
-               'licence_status': status, 'reference_date': today.isoformat() if today else None}
+               'licence_status': status, 'reference_date': today.isoformat() if today else None,
+               'evidence': 'read from the documented licences (licenses: Status, ExpiryDate)'}
     if status == 'invalid':
         return checks.result(name, checks.FAIL, measured=left, limit=limit, unit='days',
                              summary='%s is invalid: the grace period ended' % key,

@@ -213,6 +213,7 @@ def test_licences_in_grace_are_error_mode_with_the_days_left_unknown_and_why():
     # This release shows no alarms: not "no alarms", but not measured.
     assert results['alarms.active']['status'] == checks.NOT_MEASURED
     assert results['entitlement.Subscription Power User']['status'] == checks.PASS
+    assert results['entitlement.Subscription Power User']['details']['evidence'].startswith('read from the documented licences')
 
 
 def test_an_alarm_from_the_node_measures_the_days_left_and_the_date_telephony_stops():
