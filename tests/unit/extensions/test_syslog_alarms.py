@@ -18,6 +18,7 @@ import yaml
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 PLUGIN = os.path.join(ROOT, 'extensions', 'eda', 'plugins', 'event_source', 'syslog_alarms.py')
 
+
 def _load(path):
     # As ansible-rulebook loads it: a file on its own, not a module of the collection (runpy.run_path does not work
     # here, because ansible-test's collection loader claims every path under ansible_collections).
