@@ -103,6 +103,8 @@ ipo_install_system_packages() {
         # The system tests' probe hosts: Debian's OpenSSH server, started by the tests in their own network
         # namespaces (tests/system/sitenet.py), never as a service of this machine.
         [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+        # ansible-rulebook (the alarm rulebook's tests) runs its rules engine on a JVM.
+        command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
     fi
     if ((${#missing[@]})); then
         _ipo_apt_install "${missing[@]}"

@@ -121,8 +121,8 @@ def node_status_from_licences(licences):
 
     Subscription licences reach a system only over its link to COM, and a lost link
     puts them on the grace period (IsGrace). So valid licences with none in grace
-    show the link came up and is not in error mode; the link state itself, its
-    port and the days left are not known.
+    show the link came up and is not in error mode, invalid ones that the grace
+    period ended; the link state itself, its port and the days left are not known.
     """
     # Source 3 (MappedRemote): licences a remote server delivered. Local ones (ADI, PLDS on the box) say nothing
     # about the link. That subscription licences report source 3 is an inference (docs/real-systems.md).
@@ -137,6 +137,10 @@ def node_status_from_licences(licences):
     elif summary['state'] == 'valid':
         text = None
         state = 'connected'
+    elif summary['state'] == 'invalid':
+        # A subscription licence turns invalid when the grace period ends (guide §4.3 Status 0).
+        text = 'licences are invalid: the grace period ended (judged from the licences)'
+        state = 'expired'
     else:
         text = 'licences are %s (judged from the licences)' % summary['state'].replace('_', ' ')
         state = 'unknown'

@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, monitoring, profiles, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, monitoring, profiles, validators
 
 READY = 'ready'
 NOT_READY = 'not_ready'
@@ -503,6 +503,8 @@ def text_lines(doc):
     if warning:
         lines.append(warning)
     lines.append(words['fleet'] % dict(fleet, holders=fleet['systems'] - fleet['no_link_expected']))
+    # Monitoring: when each system's error mode began and when its telephony stops (history.py), soonest first.
+    lines.extend('timeline: %s' % line for line in history.timeline_lines(doc.get('timeline') or []))
     return lines
 
 
@@ -572,6 +574,14 @@ def to_html(doc):
         for blocker in fleet['blockers']:
             parts.append('<li><b>%s</b>: %s</li>' % (esc(blocker['check']), esc(', '.join(blocker['systems']))))
         parts.append('</ul>')
+    if doc.get('timeline'):
+        parts.append('<h2>Error mode: when telephony stops</h2><table class="timeline"><thead><tr><th>system</th><th>error mode since</th>'
+                     '<th>telephony stops</th><th>days left</th><th>how it is known</th></tr></thead><tbody>')
+        for row in doc['timeline']:
+            stops = row['telephony_stops'] or ('%s at the latest' % row['telephony_stops_by'] if row['telephony_stops_by'] else 'unknown')
+            parts.append('<tr class="fail"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+                esc(row['system'] or ''), esc(row['began']), esc(stops), _cell(row['days_left']), esc(row['how'])))
+        parts.append('</tbody></table>')
     for report in doc['systems']:
         verdict = report['verdict']
         parts.append('<section class="system %s" id="system-%s">' % (verdict, esc(report['system'] or '', quote=True)))

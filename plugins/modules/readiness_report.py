@@ -30,6 +30,15 @@ description:
     expired or expires within O(expiry_warning_days). Days are counted from the node's own date (the newest timestamp
     of its status), not the controller's. Prerequisites are not judged. A node without a link of its own is not
     applicable and never counts as needing attention.
+  - >-
+    A node whose release has no link status resource is judged from its documented licences (C(link.evidence) V(licences)
+    in C(subscription_status)). They show that the grace period runs, not since when: the days left are stated only
+    when O(alarm) (an alarm from that node) or an earlier alarm kept in O(history) measured them, and are otherwise
+    reported as not measured, with the reason. Each check's C(details.evidence) says what it rests on.
+  - >-
+    With O(kind=monitoring) the report also has C(timeline): every system in error mode with the date its error mode
+    began and the date telephony stops, soonest first. With O(history), one JSON line per system is appended to that
+    file on each run, and earlier lines bound the dates that nothing measured.
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
@@ -140,6 +149,24 @@ options:
       - Ignored with O(kind=readiness).
     type: int
     default: 30
+  alarm:
+    description:
+      - >-
+        With O(kind=monitoring), the alarm that started this run, as the C(ipoffice.subscription.syslog_alarms) event
+        source reports it in the event's C(payload) (C(system), C(address), C(kind), C(reason), C(grace_day),
+        C(days_left), C(error_mode_since), C(raised), C(text)). It is evidence for the node it names (by LAN1 address
+        or system name).
+      - Empty for a scheduled run.
+    type: dict
+    default: {}
+  history:
+    description:
+      - >-
+        With O(kind=monitoring), a file of earlier verdicts on the controller (JSON lines). It is read first and this
+        run's verdicts are appended (not in check mode); it is created when missing. Empty for none.
+      - A line that cannot be read is skipped, counted in RV(history_skipped) and never fails the run.
+    type: path
+    default: ""
   formats:
     description: Which files to write.
     type: list
@@ -228,15 +255,21 @@ paths:
   returned: always
   type: list
   elements: str
+history_skipped:
+  description: Lines of O(history) that were not history entries and were skipped.
+  returned: always
+  type: int
 '''
 
 import datetime
+import fcntl
+import json
 import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import readiness
+from ansible_collections.ipoffice.subscription.plugins.module_utils import history, monitoring, readiness
 
 _FILES = {'json': ('%s.json', readiness.to_json), 'html': ('%s.html', readiness.to_html)}
 
@@ -263,6 +296,25 @@ def _write(path, text):
         raise
 
 
+def _read_history(path):
+    try:
+        with open(path, encoding='utf-8') as handle:
+            return history.parse_lines(handle.read())
+    except FileNotFoundError:
+        return [], 0
+
+
+def _append_history(path, entries):
+    """One line per system; under a lock, so two runs (an alarm's and the schedule's) never interleave lines."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, 'a', encoding='utf-8') as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(''.join(json.dumps(item, sort_keys=True) + '\n' for item in entries))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -280,6 +332,8 @@ def main():
             formats=dict(type='list', elements='str', choices=['json', 'html'], default=['json', 'html']),
             kind=dict(type='str', choices=[readiness.READINESS, readiness.MONITORING], default=readiness.READINESS),
             expiry_warning_days=dict(type='int', default=30),
+            alarm=dict(type='dict', default={}),
+            history=dict(type='path', default=''),
         ),
         supports_check_mode=True,
     )
@@ -288,15 +342,35 @@ def main():
     if warning_days < 0:
         module.fail_json(msg='expiry_warning_days must be 0 or more, got %d' % warning_days)
     now = datetime.datetime.now(datetime.timezone.utc)
+    monitored = kind == readiness.MONITORING
+    history_path = module.params['history'] if monitored else ''
+    previous, skipped = [], 0
+    if history_path:
+        try:
+            previous, skipped = _read_history(history_path)
+        except (OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg='cannot read the monitor history %r: %s' % (history_path, exc))
     reports = []
     for entry in module.params['hosts']:
+        status = entry['status']
+        if monitored:
+            # What else measured each node's grace period: its alarm, or an earlier one kept in the history.
+            info = dict((node.get('node_address'), node) for node in entry['systems'])
+            status = [monitoring.with_evidence(node, info.get(node.get('node_address')), module.params['alarm'],
+                                               history.episode(previous, entry['host'], node.get('name')), now) for node in status]
         # The controller's date only counts for a node that reported no timestamp of its own.
-        reports.extend(readiness.host_reports(entry['host'], entry['systems'], entry['status'], entry['check_results'], entry['error'],
+        reports.extend(readiness.host_reports(entry['host'], entry['systems'], status, entry['check_results'], entry['error'],
                                               kind=kind, expiry_warning_days=warning_days, fallback_today=now.date(),
                                               manual_steps=entry['manual_steps'], entered=entry['manual_steps_entered'],
                                               vantage_spec=entry['vantage_point']))
     generated = now.strftime('%Y-%m-%dT%H:%M:%SZ')
     doc = readiness.document(reports, generated, kind)
+    added = []
+    if monitored:
+        if module.params['alarm']:
+            doc['alarm'] = dict((key, value) for key, value in module.params['alarm'].items() if key != 'raw')
+        added = history.entries(doc, generated)
+        doc['timeline'] = history.timeline(doc, previous + added)
     paths = []
     if not module.check_mode:
         dest = module.params['dest']
@@ -309,10 +383,18 @@ def main():
                 paths.append(path)
         except OSError as exc:
             module.fail_json(msg='cannot write the %s report to dest %r: %s' % (kind, dest, exc), report=doc, changed=bool(paths))
+        if history_path and added:
+            try:
+                _append_history(history_path, added)
+            except OSError as exc:
+                module.fail_json(msg='cannot append to the monitor history %r: %s' % (history_path, exc), report=doc,
+                                 changed=bool(paths))
+            paths.append(history_path)
     not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
     # Writing the report files is a change on the controller; check mode predicts the one a real run makes.
     changed = bool(module.params['formats']) if module.check_mode else bool(paths)
-    module.exit_json(changed=changed, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths)
+    module.exit_json(changed=changed, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths,
+                     history_skipped=skipped)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,7 @@ description:
   - On a release that does not serve the link status (it answers 404, 405 or an error), the link is judged from the
     documented licences alone (RV(systems[].link.evidence) is V(licences)). Valid licences from a remote server with
     none on the grace period mean V(connected), none yet V(not_connected), licences on the grace period
-    V(error_mode). The port, the reason codes and the days left are then unknown (V(null)). See
+    V(error_mode), invalid ones V(expired). The port, the reason codes and the days left are then unknown (V(null)). See
     C(docs/real-systems.md).
   - Reading costs three requests whatever the number of nodes.
 author:

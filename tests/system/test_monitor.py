@@ -6,12 +6,14 @@
 """The monitor role through ansible-playbook (playbooks/monitor.yml) against the
 lab: a healthy system passes; error mode, an expiry inside the window and an
 expired grace period fail the host after the report is written; a Server
-Edition Secondary is not applicable."""
+Edition Secondary is not applicable; a documented release (no link status
+resource) is judged from its licences and the network checks."""
 
 from __future__ import annotations
 
 import datetime
 
+from alarmlab import doc_link_up, history, monitor
 from conftest import API_PASSWORD
 from linklab import (CUSTOMER, advance_days, com_port, configure, report_check as _check, report_system as _system, run_role_playbook,
                      wait_link, wait_state)
@@ -115,3 +117,40 @@ def test_an_expired_grace_period_fails(fresh_lab, tmp_path):
     assert _check(entry, 'grace.days_left')['measured'] == 0
     assert _check(entry, 'entitlement.Subscription Power User')['details']['licence_status'] == 'invalid'
     assert 'subscription features and telephony deactivated' in output
+
+
+def test_a_documented_system_whose_link_drops_is_judged_from_its_licences_and_the_network_checks(fresh_lab, tmp_path):
+    # doc-1 serves only what Avaya documents: no link status resource, no alarms through its API.
+    doc_link_up(fresh_lab)
+    com_port(fresh_lab, 443, mode='refuse')
+    com_port(fresh_lab, 8443, mode='refuse')
+    wait_state(fresh_lab, 'doc-1', 'ErrorMode')
+    start = fresh_lab.last_seq()
+    proc, report, output = monitor(fresh_lab, tmp_path, 'doc')
+    assert proc.returncode != 0, output[-4000:]
+    assert not [entry for entry in fresh_lab.requests(start) if entry['write']]
+    entry = _system(report, 'doc-1')
+    assert entry['verdict'] == 'not_ready' and 'api.readable' not in entry['failed_checks']
+    # The licences' grace state, from the documented reads, and what they rest on.
+    link = _check(entry, 'link.state')
+    assert link['measured'] == 'error mode (licences on the grace period)'
+    assert link['details']['evidence'].startswith('judged from the documented licences')
+    grace = _check(entry, 'grace.days_left')
+    assert grace['status'] == 'not_measured' and grace['measured'] is None and grace['limit'] == 30
+    assert grace['summary'].startswith('days left unknown: the licences show that the grace period runs (IsGrace), not since when')
+    assert _check(entry, 'alarms.active')['status'] == 'not_measured'
+    assert _check(entry, 'entitlement.Subscription Power User')['status'] == 'pass'
+    # The validate role's network checks, from the controller here: what blocks the link.
+    for name in ('ports.443', 'ports.8443', 'ports.any_open'):
+        assert _check(entry, name)['status'] == 'fail'
+        assert _check(entry, name)['details']['evidence'].startswith('measured from the controller')
+    assert _check(entry, 'dns.server_address')['status'] == 'pass'
+    assert {'link.state', 'ports.any_open'} <= set(entry['failed_checks'])
+    assert 'None' not in ' '.join(item['summary'] + (item['hint'] or '') for item in (link, grace))
+    # Nothing measured the start: the history bounds the stop date from the first run that saw the error mode.
+    (line,) = history(tmp_path / 'monitoring')
+    assert (line['system'], line['state'], line['days_left'], line['error_mode_since']) == ('doc-1', 'error_mode', None, None)
+    (row,) = report['timeline']
+    assert row['telephony_stops'] is None and row['telephony_stops_by'] and row['began'].startswith('on or before ')
+    assert 'timeline: doc-1: error mode since on or before ' in output
+    assert 'Error mode: when telephony stops' in (tmp_path / 'monitoring' / 'monitoring.html').read_text()

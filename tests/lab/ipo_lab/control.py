@@ -10,7 +10,7 @@ import json
 
 from aiohttp import web
 
-from . import panel
+from . import alarms, panel
 from .api import LAB_KEY
 from .lab import ROLE_SE_NODE
 from .topology import TopologyError, check_quirks, check_semantics
@@ -340,6 +340,6 @@ def make_app(lab):
     app.router.add_get('/lab/clock', clock)
     app.router.add_post('/lab/clock', move_clock)
     if lab.world is not None:
-        for method, path, handler in lab.world.control_routes():
+        for method, path, handler in lab.world.control_routes() + alarms.control_routes(lab.alarms):
             app.router.add_route(method, path, handler)
     return app

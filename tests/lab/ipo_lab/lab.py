@@ -94,6 +94,7 @@ class Lab:
         self.clock = LabClock()
         self.generation = 0   # counts resets; a delayed request from before a reset is dropped
         self.world = None   # World: DNS, SNTP, COM, shaper; made by attach_world() in the server
+        self.alarms = None  # AlarmSender: each system's alarms to its syslog server; made by attach_world()
         self.link_defaults = None
         self.sessions = Sessions(spec.session_idle_timeout)
         self.lockouts = Lockouts(spec.lockout_threshold, spec.lockout_seconds, spec.lockout_window)
@@ -132,18 +133,22 @@ class Lab:
     def attach_world(self, authority):
         """Build the world services and one link agent per system (started by start_world())."""
         # Imported here so the API part of the lab stays importable without the world's dependencies.
+        from .alarms import AlarmSender
         from .worldservices import World
         self.world = World(self.spec.world, self.clock, authority)
         self.link_defaults = dict(vars(self.spec.world.link))
+        self.alarms = AlarmSender(self.systems, self.clock, self.spec.world.link)
         for state in self.systems.values():
-            state.link = LinkAgent(state, self.spec.world, self.clock, authority)
+            state.link = LinkAgent(state, self.spec.world, self.clock, authority, on_event=self.alarms.link_event)
 
     async def start_world(self):
         await self.world.start()
         for state in self.systems.values():
             state.link.start()
+        await self.alarms.start()
 
     async def stop_world(self):
+        await self.alarms.stop()
         for state in self.systems.values():
             await state.link.stop()
         await self.world.stop()
@@ -193,4 +198,7 @@ class Lab:
         for system in self.systems.values():
             if system.link is not None:
                 system.link.reset()
+        # After the links: a link reset must not read as a reconnection that clears an alarm.
+        if self.alarms is not None:
+            self.alarms.reset()
         LOG.info('lab reset to the topology defaults')

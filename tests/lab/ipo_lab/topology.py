@@ -94,6 +94,7 @@ class SystemSpec:
     api_profile: str = 'model'
     vendor_fields: dict = None
     renamed: object = None          # the releases.Renamed a system with api_profile renamed plays
+    alarm_syslog: tuple = None     # (address, port) its alarm settings send syslog to, or None
 
     @property
     def lan1(self):
@@ -321,6 +322,7 @@ def _system(item, deployment, kind, defaults, where):
         raise TopologyError('%s.release: only a system with api_profile renamed plays a named release' % where)
     vendor_fields = dict(defaults['vendor_fields'])
     vendor_fields.update(check_vendor_fields(item.get('vendor_fields'), where + '.vendor_fields'))
+    alarm_syslog = _alarm_syslog(item['alarm_syslog'], where + '.alarm_syslog') if 'alarm_syslog' in item else defaults['alarm_syslog']
     return SystemSpec(
         name=name,
         system_type=system_type,
@@ -338,7 +340,17 @@ def _system(item, deployment, kind, defaults, where):
         api_profile=api_profile,
         vendor_fields=vendor_fields,
         renamed=renamed,
+        alarm_syslog=alarm_syslog,
     )
+
+
+def _alarm_syslog(value, where):
+    # Imported here: alarms.py uses world.py, which uses this module.
+    from .alarms import parse_target
+    try:
+        return parse_target(value, where)
+    except ValueError as exc:
+        raise TopologyError(str(exc))
 
 
 def _deployment(item, defaults, where):
@@ -371,7 +383,8 @@ def parse(data):
     users = _users(_need(data, 'service_users', 'topology'), groups, 'service_users')
     defaults = {'groups': groups, 'users': users, 'semantics': check_semantics(lab.get('semantics'), 'lab.semantics'),
                 'vendor_fields': check_vendor_fields(lab.get('vendor_fields'), 'lab.vendor_fields'),
-                'releases': _releases(data.get('releases'))}
+                'releases': _releases(data.get('releases')),
+                'alarm_syslog': _alarm_syslog(lab.get('alarm_syslog'), 'lab.alarm_syslog')}
     raw = _need(data, 'deployments', 'topology', list)
     deployments = [_deployment(item, defaults, 'deployments[%d]' % index) for index, item in enumerate(raw)]
     spec = LabSpec(

@@ -10,7 +10,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, monitoring, readiness
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, link_status, monitoring, readiness
 
 DAY = datetime.date(2026, 11, 24)
 
@@ -180,3 +180,93 @@ def test_the_readiness_report_keeps_its_words():
     doc = readiness.document([], 'now')
     assert doc['kind'] == 'readiness' and readiness.text_lines(doc) == ['fleet: 0 of 0 systems ready, 0 not ready, 0 without a link of their own']
     assert '<h1>IP Office subscription readiness</h1>' in readiness.to_html(doc)
+
+
+# --- a release without the link status resource: judged from its documented licences ---------------------------
+
+def licence_node(grace=True, status=1):
+    """A node as subscription_status returns it for a release that serves only the documented licences."""
+    licences = [{'key': 'Subscription Power User', 'display_name': 'Power User', 'quantity': 10, 'expiry_date': '2027/11/24',
+                 'status': status, 'is_grace': grace, 'source': 3}]
+    node = link_status.node_status_from_licences(licences)
+    node.update(node_address='192.0.2.7', name='doc-1')
+    return node
+
+
+INFO = {'node_address': '192.0.2.7', 'licence_server': {'grace_period': 30}}
+ALARM = {'system': 'doc-1', 'address': '192.0.2.7', 'kind': 'error_mode', 'reason': 41, 'reason_text': 'network disconnection',
+         'grace_day': 3, 'days_left': 28, 'grace_days': 30, 'error_mode_since': '2026-11-24T10:00:00Z',
+         'raised': '2026-11-26T10:00:00Z', 'text': 'Subscription server unreachable: error mode day 3 of 30, 28 days left'}
+NOW = datetime.datetime(2026, 11, 26, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+def test_licences_in_grace_are_error_mode_with_the_days_left_unknown_and_why():
+    node = monitoring.with_evidence(licence_node(), INFO, now=NOW)
+    results = by_name(monitoring.node_checks(node, 30, DAY))
+    link = results['link.state']
+    assert link['status'] == checks.FAIL and link['measured'] == 'error mode (licences on the grace period)'
+    assert 'judged from the documented licences' in link['details']['evidence'] and 'None' not in link['summary'] + link['hint']
+    assert 'days left unknown' in link['hint']
+    grace = results['grace.days_left']
+    assert grace['status'] == checks.NOT_MEASURED and grace['measured'] is None and grace['limit'] == 30
+    assert 'not since when' in grace['summary'] and 'docs/monitor.md' in grace['summary']
+    # This release shows no alarms: not "no alarms", but not measured.
+    assert results['alarms.active']['status'] == checks.NOT_MEASURED
+    assert results['entitlement.Subscription Power User']['status'] == checks.PASS
+    assert results['entitlement.Subscription Power User']['details']['evidence'].startswith('read from the documented licences')
+
+
+def test_an_alarm_from_the_node_measures_the_days_left_and_the_date_telephony_stops():
+    node = monitoring.with_evidence(licence_node(), INFO, alarm=ALARM, now=NOW)
+    assert node['grace']['error_mode_since'] == '2026-11-24T10:00:00Z' and node['grace']['days_left'] == 28
+    results = by_name(monitoring.node_checks(node, 30, DAY))
+    grace = results['grace.days_left']
+    assert grace['status'] == checks.FAIL and grace['measured'] == 28 and grace['details']['grace_ends'] == '2026-12-24'
+    assert 'the day-3 alarm it raised at 2026-11-26T10:00:00Z' in grace['details']['evidence']
+    link = results['link.state']
+    assert link['summary'] == 'error mode, day 3: 28 of 30 days left in the grace period (until 2026-12-24), 1 alarm received'
+    assert results['alarms.active']['measured'] == 1 and 'day 3' in results['alarms.active']['summary']
+    # An alarm from another node is no evidence here; one without "since" dates the start from its day.
+    assert monitoring.with_evidence(licence_node(), INFO, alarm=dict(ALARM, address='192.0.2.8', system='doc-2'))['grace']['days_left'] is None
+    undated = monitoring.with_evidence(licence_node(), INFO, alarm=dict(ALARM, error_mode_since=None), now=NOW)
+    assert undated['grace']['error_mode_since'] == '2026-11-24T10:00:00Z'
+
+
+def test_an_alarm_the_licences_contradict_measures_nothing():
+    # The link came back after the alarm: the licences are current, the alarm is not.
+    node = monitoring.with_evidence(licence_node(grace=False), INFO, alarm=ALARM, now=NOW)
+    results = by_name(monitoring.node_checks(node, 30, DAY))
+    assert results['link.state']['status'] == checks.PASS and results['grace.days_left']['status'] == checks.PASS
+    cleared = monitoring.with_evidence(licence_node(grace=False), INFO, alarm=dict(ALARM, kind='cleared'), now=NOW)
+    assert by_name(monitoring.node_checks(cleared, 30, DAY))['alarms.active']['status'] == checks.PASS
+
+
+def test_the_history_keeps_an_alarms_start_for_later_runs_and_bounds_an_unmeasured_one():
+    episode = {'first_seen': '2026-11-25T06:00:00Z', 'last_healthy': '2026-11-24T06:00:00Z',
+               'error_mode_since': '2026-11-24T10:00:00Z', 'measured_at': '2026-11-24T10:00:05Z'}
+    node = monitoring.with_evidence(licence_node(), INFO, episode=episode, now=NOW)
+    # 2 days and 2 hours into the period: 28 days left, rounded up as the device counts.
+    assert node['grace']['days_left'] == 28 and 'monitor history' in node['grace']['measured_by']
+    unmeasured = dict(episode, error_mode_since=None)
+    node = monitoring.with_evidence(licence_node(), INFO, episode=unmeasured, now=NOW)
+    grace = by_name(monitoring.node_checks(node, 30, DAY))['grace.days_left']
+    assert grace['status'] == checks.NOT_MEASURED and grace['details']['telephony_stops_by'] == '2026-12-25'
+
+
+def test_invalid_licences_are_the_end_of_the_grace_period_and_no_licences_no_link():
+    node = monitoring.with_evidence(licence_node(grace=False, status=0), INFO, now=NOW)
+    results = by_name(monitoring.node_checks(node, 30, DAY))
+    assert node['link']['state'] == 'expired' and results['link.state']['measured'] == 'grace period expired'
+    assert results['grace.days_left']['status'] == checks.FAIL and results['grace.days_left']['measured'] == 0
+    empty = link_status.node_status_from_licences([])
+    link = monitoring.link_check(empty)
+    assert link['status'] == checks.FAIL and link['measured'] == 'not connected' and 'no licences yet' in link['summary']
+
+
+def test_the_period_comes_from_the_documented_pbxlicense_field_else_from_the_seeds():
+    assert monitoring.with_evidence(licence_node(), {'licence_server': {'grace_period': 45}})['grace']['period_days'] == 45
+    grace = monitoring.with_evidence(licence_node(), {})['grace']
+    assert (grace['period_days'], grace['period_from']) == (30, "Avaya's documents (30 days)")
+    # A node with the link status resource measures all of it itself: the alarm is only kept for the report.
+    node = monitoring.with_evidence(error_mode(), {}, alarm=dict(ALARM, address='192.0.2.1'))
+    assert node['grace']['days_left'] == 28 and node['alarm']['grace_day'] == 3 and len(node['alarms']) == 3
