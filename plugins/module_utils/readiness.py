@@ -157,7 +157,8 @@ def _node_of(result):
 def collected_checks(check_results, node_address):
     """The check results of one node out of the registered loop results of the check modules.
 
-    check_results: [{'check': 'dns', 'results': [registered loop results], 'skipped_because': why}, ...].
+    check_results: [{'check': 'dns', 'results': [registered loop results], 'skipped_because': why,
+    'not_run': why the whole check did not run, or empty}, ...].
     A skipped item becomes not_measured ("not run", with the group's
     skipped_because when given), an item whose module did not run to the end
     (or whose host could not be reached) becomes a failed check carrying its
@@ -166,6 +167,10 @@ def collected_checks(check_results, node_address):
     found = []
     for group in check_results or []:
         name = group.get('check') or 'check'
+        if group.get('not_run'):
+            # The whole check did not run (the play's tags left it out): said for every node, never silence.
+            found.append(checks.result('%s.not_run' % name, checks.NOT_MEASURED, summary='not run: %s' % group['not_run']))
+            continue
         for result in group.get('results') or []:
             if not isinstance(result, dict) or _node_of(result) != node_address:
                 continue

@@ -84,3 +84,38 @@ def test_site_configures_every_prerequisite_waits_for_the_reboot_then_changes_no
     # Nothing changes on the systems; only the reports (removed at the start, written anew at the end).
     assert only_the_reports_changed(second.stdout), changed_tasks(second.stdout)
     assert not [r for r in fresh_lab.requests(start) if r['write']]
+
+
+def _report_checks(lab, system):
+    report = json.load(open(os.path.join(lab.state, 'readiness', 'readiness.json')))
+    entry = [item for item in report['systems'] if item['system'] == system][0]
+    return dict((item['check'], item) for item in entry['checks'])
+
+
+def test_tags_run_one_step_and_the_report_names_every_check_left_out(fresh_lab):
+    before = fresh_lab.system('ip500-single')['config']
+    start = fresh_lab.last_seq()
+    run = _site(fresh_lab, '--limit', 'ip500-single', '--tags', 'dns')
+    output = run.stdout + run.stderr
+    # Only the DNS server was written: every other prerequisite is as it was.
+    after = fresh_lab.system('ip500-single')['config']
+    assert after['System']['DNS']['DNSServerIPAddress'] == '127.0.53.53' != before['System']['DNS']['DNSServerIPAddress']
+    for section in ('TimeSettings', 'Subscription'):
+        assert after['System'][section] == before['System'][section], section
+    assert after['IPRoute'] == before['IPRoute'] and after['ServiceUser'] == before['ServiceUser']
+    assert [entry for entry in fresh_lab.requests(start) if entry['write']], 'nothing was written'
+    # The validate role ran its DNS check; the checks the tags left out are named, never silently missing.
+    checks = _report_checks(fresh_lab, 'ip500-single')
+    assert [name for name in checks if name.startswith('dns.') and not name.endswith('not_run')], checks
+    for name in ('ports', 'tls', 'quality', 'time'):
+        assert checks[name + '.not_run']['status'] == 'not_measured', name
+        assert checks[name + '.not_run']['summary'] == "not run: left out by the play's --tags or --skip-tags", name
+    assert run.returncode == 2 and 'ip500-single (127.0.11.1): NOT READY' in run.stdout, output[-3000:]
+
+    # --skip-tags: every step but the customer ID and server address.
+    run = _site(fresh_lab, '--limit', 'ip500-single', '--skip-tags', 'subscription')
+    after = fresh_lab.system('ip500-single')['config']
+    assert after['System']['Subscription'] == before['System']['Subscription']
+    assert after['System']['TimeSettings']['TimeZone'] == 'Europe/London'
+    assert [route for route in after['IPRoute'] if route['IPAddress'] == '0.0.0.0' and route['GatewayIPAddress'] == '127.0.11.254']
+    assert run.returncode == 2, (run.stdout + run.stderr)[-3000:]

@@ -158,3 +158,9 @@ def test_a_node_waiting_for_a_reboot_is_not_ready_and_the_reboot_is_its_headline
     # Another failure stays behind the reboot: until it happens, it may be only its consequence.
     failing = readiness.system_report('h', dict(NODE, dns={'server': ''}), CONNECTED, all_checks(), manual_steps=[step])
     assert failing['failed_checks'][0] == 'reboot.pending' and len(failing['failed_checks']) > 1
+
+
+def test_a_check_the_plays_tags_left_out_is_named_for_every_node():
+    found = readiness.collected_checks([{'check': 'tls', 'results': [], 'not_run': 'left out by the tags'}], '192.0.2.1')
+    assert [(item['check'], item['status'], item['summary']) for item in found] == [
+        ('tls.not_run', checks.NOT_MEASURED, 'not run: left out by the tags')]
