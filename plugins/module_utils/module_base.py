@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
 from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, locks, profiles, resource, schema, topology, validators
@@ -27,8 +27,6 @@ def build_module(argument_spec=None, needs_connection=None, **kwargs):
     spec = api.connection_argument_spec()
     spec.update(argument_spec or {})
     module = AnsibleModule(argument_spec=spec, **kwargs)
-    if not validators.HAS_NETADDR:
-        module.fail_json(msg=missing_required_lib('netaddr'), exception=str(validators.NETADDR_IMPORT_ERROR))
     api_profile(module)  # a bad profile fails here, before any request
     if needs_connection is not None and not needs_connection(module.params):
         return module

@@ -16,10 +16,6 @@ import math
 import os
 import re
 
-# Callers written when addresses needed netaddr still test these; nothing here needs it any more.
-HAS_NETADDR = True
-NETADDR_IMPORT_ERROR = None
-
 _HOST_LABEL = re.compile(r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)')
 
 

@@ -25,8 +25,6 @@ extends_documentation_fragment:
   - ipoffice.subscription.connection
   - ipoffice.subscription.attributes.CONFIG_MODULE
   - ipoffice.subscription.attributes.ACTIONGROUP_API
-requirements:
-  - netaddr
 options:
   server:
     description:

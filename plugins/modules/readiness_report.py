@@ -55,8 +55,6 @@ attributes:
       Every run writes the report anew (it carries the time it was made and fresh measurements), and returns
       C(changed=true) when it wrote the files; in check mode it writes nothing and returns C(changed=true), for the files
       a real run would write.
-requirements:
-  - netaddr
 options:
   hosts:
     description:

@@ -57,8 +57,6 @@ attributes:
       - With O(update_password=on_create) (the default) a second run reports no change and writes nothing.
       - With O(update_password=always) every run sends the password of each user that has one in O(config) and
         reports a change, because a password cannot be read back and compared.
-requirements:
-  - netaddr
 options:
   config:
     description:

@@ -29,8 +29,6 @@ extends_documentation_fragment:
   - ipoffice.subscription.connection
   - ipoffice.subscription.attributes.CONFIG_MODULE
   - ipoffice.subscription.attributes.ACTIONGROUP_API
-requirements:
-  - netaddr
 options:
   customer_id:
     description:

@@ -34,8 +34,6 @@ extends_documentation_fragment:
   - ipoffice.subscription.connection
   - ipoffice.subscription.attributes.INFO_MODULE
   - ipoffice.subscription.attributes.ACTIONGROUP_API
-requirements:
-  - netaddr
 options: {}
 notes:
   - Without O(node_address), every node the endpoint serves is read (all IP500 V2 systems of an Application Server,

@@ -26,8 +26,6 @@ extends_documentation_fragment:
   - ipoffice.subscription.connection
   - ipoffice.subscription.attributes.INFO_MODULE
   - ipoffice.subscription.attributes.ACTIONGROUP_API
-requirements:
-  - netaddr
 options:
   gather_subset:
     description:

@@ -75,7 +75,6 @@ options:
       - A saved Management API answer to C(GET systems) for one node (JSON or XML), for O(state=parsed).
     type: str
 requirements:
-  - netaddr
   - Python's C(zoneinfo) with a time zone database (the system's, or the C(tzdata) package).
 notes:
   - O(node_address) chooses the node; without it, a Server Edition solution acts on its Primary, and an endpoint that
