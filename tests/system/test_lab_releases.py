@@ -72,9 +72,13 @@ def test_vendor_fields_are_served_kept_by_a_merge_and_emptied_by_a_replace(fresh
         else:
             assert after['Directory'] == {'LdapEnable': False, 'LdapServerIPAddress': '', 'LdapPort': 0}
             assert after['CodecLockdown'] == '' and after['MediaConnectionPreservation'] is False
-        # Sent back, they are stored; a field the system does not have is refused.
-        api.call('PUT', 'systems', node_address=SE_PRIMARY, objects=[('System', dict(system))])
+        # Sent back, they are stored; the object as read is refused (it carries read-only fields, as a strict
+        # device refuses them), and so is a field the system does not have.
+        vendor = dict((key, system[key]) for key in ('Directory', 'CodecLockdown', 'MediaConnectionPreservation'))
+        api.call('PUT', 'systems', node_address=SE_PRIMARY, objects=[('System', dict(vendor, **{'@GUID': system['@GUID']}))])
         assert fresh_lab.system('se-primary')['config']['System']['Directory']['LdapServerIPAddress'] == '127.0.88.1'
+        error = _api_error(lambda: api.call('PUT', 'systems', node_address=SE_PRIMARY, objects=[('System', dict(system))]))
+        assert 'read-only field' in str(error)
         error = _api_error(lambda: api.call('PUT', 'systems', node_address=SE_PRIMARY, objects=[
             ('System', {'@GUID': system['@GUID'], 'NoSuchField': 1})]))
         assert 'NoSuchField: unknown field' in str(error)
