@@ -18,10 +18,10 @@ the inputs are module results, which never carry passwords.
 
 from __future__ import annotations
 
-import html
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, monitoring, profiles, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import (checks, history, monitoring, profiles, report_html, report_junit,
+                                                                          validators)
 
 READY = 'ready'
 NOT_READY = 'not_ready'
@@ -513,111 +513,15 @@ def text_lines(doc):
     return lines
 
 
-_CSS = '''
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em;color:#1b1b1b;background:#fafafa}
-h1{margin-bottom:.2em} .meta{color:#555;margin-top:0}
-.fleet{display:flex;gap:1em;margin:1em 0}
-.tile{padding:.8em 1.2em;border-radius:6px;background:#fff;border:1px solid #ddd;min-width:8em}
-.tile b{display:block;font-size:1.8em}
-section.system{background:#fff;border:1px solid #ddd;border-left:8px solid #999;border-radius:6px;margin:1.2em 0;padding:.6em 1.2em}
-section.not_ready{border-left-color:#c62828} section.ready{border-left-color:#2e7d32} section.no_link_expected{border-left-color:#78909c}
-.verdict{font-weight:bold;padding:.1em .5em;border-radius:4px;color:#fff}
-.verdict.not_ready{background:#c62828} .verdict.ready{background:#2e7d32} .verdict.no_link_expected{background:#78909c}
-table{border-collapse:collapse;width:100%;margin:.6em 0}
-th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}
-tr.fail td{background:#ffebee} tr.pass td{background:#f1f8e9} tr.not_measured td{background:#fff8e1}
-td.status{font-weight:bold;white-space:nowrap} tr.fail td.status{color:#b71c1c} tr.pass td.status{color:#1b5e20} tr.not_measured td.status{color:#8d6e00}
-ul.blockers li{margin:.2em 0} .notes{color:#444}
-.vantage{background:#fff3e0;border:1px solid #ef6c00;border-radius:6px;padding:.6em 1em;font-weight:bold}
-td.from{color:#555;font-size:.9em}
-'''
-
-_STATUS_TEXT = {checks.PASS: 'pass', checks.FAIL: 'FAIL', checks.NOT_MEASURED: 'not measured'}
-_STEP_CLASS = {profiles.CONFIRMED: checks.PASS, profiles.ENTERED: checks.NOT_MEASURED, profiles.OPEN: checks.FAIL}
-
-
-def _step_value(step):
-    value = step.get('value')
-    if isinstance(value, dict):
-        value = ', '.join('%s %s' % item for item in value.items())
-    if step.get('note'):
-        value = '%s (%s)' % (value, step['note'])
-    return value
-
-
-def _cell(value, unit=None):
-    if value is None or value == '':
-        return '-'
-    if isinstance(value, float):
-        value = round(value, 1)
-    if isinstance(value, (list, tuple)):
-        value = ', '.join(str(item) for item in value)
-    return html.escape('%s%s' % (value, (' ' + unit) if unit else ''))
-
-
 def to_html(doc):
-    """A self-contained page: fleet summary, then each system, failing ones first, failing checks first."""
-    esc = html.escape
-    fleet = doc['fleet']
-    words = _kind(doc)
-    parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-             '<title>%s</title><style>%s</style></head><body>' % (esc(words['title']), _CSS),
-             '<h1>%s</h1>' % esc(words['title']),
-             '<p class="meta">Generated %s by ipoffice.subscription</p>' % esc(doc.get('generated') or ''),
-             '<div class="fleet" id="fleet">',
-             '<div class="tile"><b>%d</b>%s</div>' % (fleet['ready'], esc(words['tiles'][READY])),
-             '<div class="tile"><b>%d</b>%s</div>' % (fleet['not_ready'], esc(words['tiles'][NOT_READY])),
-             '<div class="tile"><b>%d</b>%s</div>' % (fleet['no_link_expected'], esc(words['tiles'][NO_LINK_EXPECTED])),
-             '</div>']
-    systems = fleet.get('checked_from_controller') or []
-    if systems:
-        # The systems are named in their own sections (each check says where it was measured): a count here.
-        parts.append('<p class="vantage" id="vantage">%d system%s checked from the controller: %s</p>' % (
-            len(systems), '' if len(systems) == 1 else 's', esc(CONTROLLER_WARNING)))
-    if fleet['blockers']:
-        parts.append('<h2>%s</h2><ul class="blockers">' % esc(words['blockers']))
-        for blocker in fleet['blockers']:
-            parts.append('<li><b>%s</b>: %s</li>' % (esc(blocker['check']), esc(', '.join(blocker['systems']))))
-        parts.append('</ul>')
-    if doc.get('timeline'):
-        parts.append('<h2>Error mode: when telephony stops</h2><table class="timeline"><thead><tr><th>system</th><th>error mode since</th>'
-                     '<th>telephony stops</th><th>days left</th><th>how it is known</th></tr></thead><tbody>')
-        for row in doc['timeline']:
-            stops = row['telephony_stops'] or ('%s at the latest' % row['telephony_stops_by'] if row['telephony_stops_by'] else 'unknown')
-            parts.append('<tr class="fail"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                esc(row['system'] or ''), esc(row['began']), esc(stops), _cell(row['days_left']), esc(row['how'])))
-        parts.append('</tbody></table>')
-    for report in doc['systems']:
-        verdict = report['verdict']
-        parts.append('<section class="system %s" id="system-%s">' % (verdict, esc(report['system'] or '', quote=True)))
-        parts.append('<h2>%s <span class="verdict %s">%s</span></h2>' % (esc(report['system'] or '?'), verdict, esc(words['verdicts'][verdict])))
-        parts.append('<p class="meta">%s, %s, LAN1 %s, inventory host %s; link: %s%s</p>' % (
-            esc(report['system_type'] or ''), esc(report['role'] or ''), esc(report['node_address'] or ''), esc(report['inventory_host'] or ''),
-            esc(report['link'].get('state') or 'unknown'), esc(' on port %s' % report['link']['port']) if report['link'].get('port') else ''))
-        if report['notes']:
-            parts.append('<p class="notes">%s</p>' % '<br>'.join(esc(note) for note in report['notes']))
-        if not report['checks']:
-            parts.append('</section>')
-            continue
-        parts.append('<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / how to fix</th>'
-                     '<th>evidence</th><th>measured from</th></tr></thead><tbody>')
-        for item in report['checks']:
-            advice = item.get('hint') if item['status'] == checks.FAIL else item.get('summary')
-            parts.append('<tr class="%s"><td>%s</td><td class="status">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
-                         '<td class="from">%s</td></tr>' % (
-                             item['status'], esc(item['check']), _STATUS_TEXT[item['status']], _cell(item.get('measured'), item.get('unit')),
-                             _cell(item.get('limit'), item.get('unit')), esc(advice or ''),
-                             esc((item.get('details') or {}).get('evidence') or ''), esc(item.get('vantage_point') or '')))
-        parts.append('</tbody></table>')
-        if report.get('manual_steps'):
-            parts.append('<h3>Manual steps in Web Manager</h3><table class="manual"><thead><tr><th>where</th><th>label</th>'
-                         '<th>value</th><th>edit</th><th>status</th><th>evidence</th></tr></thead><tbody>')
-            for step in report['manual_steps']:
-                edit = ', '.join(word for flag, word in ((step.get('offline'), 'offline'), (step.get('reboot'), 'reboot')) if flag) or 'online'
-                parts.append('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="status">%s</td><td>%s</td></tr>' % (
-                    _STEP_CLASS.get(step['status'], ''), esc(step.get('where') or ''), esc(step.get('label') or ''),
-                    _cell(_step_value(step)), esc(edit), esc(step['status']), esc(step.get('evidence') or '')))
-            parts.append('</tbody></table>')
-        parts.append('</section>')
-    parts.append('</body></html>\n')
-    return '\n'.join(parts)
+    """A self-contained page: the fleet's counts, a summary table (one row per system, failing ones first, a
+    column per area linking to its checks), what blocks the rest, then each system with failing checks first.
+
+    The page is a Jinja2 template in report_html.py; any verdict code gets its own CSS class and words."""
+    model = report_html.page_model(doc, _kind(doc), VERDICT_TEXT, CONTROLLER_WARNING, (doc.get('kind') or READINESS) == MONITORING)
+    return report_html.render(model)
+
+
+def to_junit(doc):
+    """The checks as JUnit XML: one test suite per system, one test case per check (report_junit.py)."""
+    return report_junit.to_junit(doc, dict(VERDICT_TEXT, **_kind(doc)['verdicts']))

@@ -117,7 +117,7 @@ def test_html_is_self_contained_escaped_and_ordered():
     assert '<script>' not in page and '&lt;script&gt;' in page
     assert 'http://' not in page and 'https://' not in page and '<link' not in page
     assert page.index('&lt;script&gt;x') < page.index('>good <')
-    assert '<tr class="fail"><td>prerequisite.dns_server</td>' in page
+    assert '<tr class="fail" id="system-1-dns"><td>prerequisite.dns_server</td>' in page
 
 
 def test_a_check_modules_outcome_names_each_failure_and_keeps_failed_a_bool():
