@@ -123,28 +123,40 @@ def prerequisite_checks(node, status_node=None):
         judged('prerequisite.default_route', 'default_route', route is not None, 'default route',
                '0.0.0.0/0.0.0.0 via a gateway on LAN1 or LAN2',
                measured=('0.0.0.0/0 via %s on %s' % (route.get('gateway'), route.get('destination'))) if route else None,
-               hint="add the default route to the customer's router (ipoffice.subscription.ip_route)"),
+               hint=("add a default route (0.0.0.0/0.0.0.0) whose gateway is the customer's router, a host on the route's LAN (LAN1 or "
+                     "LAN2): the customer's network administrator names the router, the installer sets ipoffice_default_gateway "
+                     "and runs playbooks/site.yml (module ipoffice.subscription.ip_route)")),
         judged('prerequisite.dns_server', 'dns_server', bool(dns.get('server')), 'DNS server',
                'a DNS server (8.8.8.8 when the customer has none)', measured=dns.get('server') or None,
-               hint='set the DNS server (ipoffice.subscription.dns)'),
+               hint=("set the DNS server: the installer sets ipoffice_dns_server (8.8.8.8 when the customer has none) and runs "
+                     "playbooks/site.yml (module ipoffice.subscription.dns); the customer's DNS must resolve *.avaya-sub.com and "
+                     "storage.googleapis.com; a DNS change acts after a reboot")),
         judged('prerequisite.time_source', 'time_source', times.get('source') == 'SNTP' and bool(times.get('server')), 'time source',
                'SNTP from a reachable time server (time.google.com)',
                measured=('%s %s' % (times.get('source') or '', times.get('server') or '')).strip() or None,
-               hint='set the SNTP time source (ipoffice.subscription.time)'),
+               hint=("set the time source to SNTP: the installer sets ipoffice_time_server (time.google.com by default) and runs "
+                     "playbooks/site.yml (module ipoffice.subscription.time); the customer's firewall lets SNTP (UDP 123) out "
+                     "through the default route")),
         judged('prerequisite.time_zone', 'time_zone', bool(times.get('time_zone')), 'time zone', "the site's time zone",
-               measured=times.get('time_zone') or None, hint='set the time zone (ipoffice.subscription.time)'),
+               measured=times.get('time_zone') or None,
+               hint=("set the site's time zone: the installer sets ipoffice_time_zone (an IANA name such as Europe/London) and "
+                     "runs playbooks/site.yml (module ipoffice.subscription.time)")),
     ]
     if node.get('holds_subscription_link') is not False:
         results.extend([
             judged('prerequisite.customer_id', 'customer_id', bool(subscription.get('customer_id')), 'customer ID',
                    'the customer ID from the order e-mail', measured=subscription.get('customer_id') or None,
-                   hint='set the customer ID (ipoffice.subscription.subscription)'),
+                   hint=("set the customer ID from the order e-mail: the installer sets ipoffice_customer_id (quoted, as text) and "
+                         "runs playbooks/site.yml (module ipoffice.subscription.subscription)")),
             judged('prerequisite.server_address', 'license_server', bool(subscription.get('server_address')), 'subscription server',
                    'the subscription server address from the order e-mail', measured=subscription.get('server_address') or None,
-                   hint='set the subscription server address (ipoffice.subscription.subscription)'),
+                   hint=("set the subscription server address from the order e-mail (a region host such as "
+                         "admin.uk1.avaya-sub.com): the installer sets ipoffice_subscription_server and runs playbooks/site.yml "
+                         "(module ipoffice.subscription.subscription)")),
             judged('prerequisite.comadmin', 'comadmin', comadmin_status == 'Enabled', 'COMAdmin service user', 'Enabled',
                    measured=comadmin_status or 'missing',
-                   hint='create or enable the COMAdmin service user (ipoffice.subscription.service_user)'),
+                   hint=("create or enable the COMAdmin service user, whose security settings the link uses: the installer sets "
+                         "ipoffice_comadmin_password and runs playbooks/site.yml (module ipoffice.subscription.service_user)")),
         ])
     return results
 
@@ -179,8 +191,11 @@ def collected_checks(check_results, node_address):
                     group.get('skipped_because') or result.get('false_condition') or result.get('skip_reason') or 'skipped')))
             elif 'checks' not in result:
                 # With failed_when false a module error leaves failed unset: no checks list means it did not run.
-                found.append(checks.result('%s.error' % name, checks.FAIL, hint='see the message; fix the input or the path',
-                                           summary='the check could not run: %s' % result.get('msg', 'unknown error')))
+                message = result.get('msg', 'unknown error')
+                found.append(checks.result('%s.error' % name, checks.FAIL, summary='the check could not run: %s' % message,
+                                           hint=('the %s check could not run (%s): the installer fixes what this names (the '
+                                                 'setting, or the path to the host the checks run on) and runs '
+                                                 'playbooks/validate.yml again' % (name, message))))
             else:
                 found.extend(item for item in result['checks'] if isinstance(item, dict) and item.get('check'))
     return found
@@ -296,7 +311,8 @@ def link_checks(status_node):
     if connected:
         results.append(checks.passed_if(
             'link.licences', licences.get('state') == 'valid', measured=licences.get('state'), limit='valid',
-            hint='some subscriptions are not valid: renew them with the order desk', summary='subscription licences'))
+            hint='some subscriptions are not valid: whoever orders subscriptions renews them with the order desk',
+            summary='subscription licences'))
     return results
 
 
@@ -423,7 +439,10 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
 def unreadable_host(host, error):
     """An entry for an inventory host whose API could not be read: not ready, saying why."""
     result = checks.result('api.readable', checks.FAIL, measured=None, limit='the Management API answers',
-                           hint='check the address, the service user and its rights, and the CA', summary=error)
+                           hint=('check the address, the service user and its rights, and the CA: the installer corrects ipoffice_host, '
+                                 'the service user (a rights group with Management API Read and Write) or ipoffice_ca_path, '
+                                 'then runs the play again'),
+                           summary=error)
     return {
         'system': host, 'inventory_host': host, 'node_address': None, 'system_type': None, 'role': None,
         'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
