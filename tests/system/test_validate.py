@@ -8,6 +8,8 @@ the lab: each scenario of the seeds ends in the right verdict and report line.""
 
 from __future__ import annotations
 
+import threading
+
 from browser import evaluate
 from conftest import API_PASSWORD
 from linklab import (LAB_DNS_WITHOUT_AVAYA, SHAPED_SERVER, com_port, configure, report_check as _check, report_system as _system,
@@ -146,3 +148,39 @@ def test_the_html_report_shows_the_failing_system_first_in_a_browser(fresh_lab, 
     assert '2\nready' in text and '1\nnot ready' in text
     assert seen['scripts'] == 0
     assert API_PASSWORD not in open(page).read()
+
+
+def test_a_link_that_drops_during_the_run_is_reported_as_it_is_when_the_report_is_written(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single')
+    wait_state(fresh_lab, 'ip500-single', 'Connected')
+    since = fresh_lab.control('GET', '/lab/dns')['last_seq']
+    closed, stop = threading.Event(), threading.Event()
+
+    def firewall_closes_during_the_checks():
+        # The DNS check comes after the role's first read of the link (connected then) and before the port check:
+        # the customer's firewall closes both ports at that moment, which takes the link down.
+        while not stop.is_set():
+            queries = fresh_lab.control('GET', '/lab/dns/queries?since=%d' % since)
+            if any(query['name'].rstrip('.') == 'storage.googleapis.com' for query in queries):
+                com_port(fresh_lab, 443, mode='refuse')
+                com_port(fresh_lab, 8443, mode='refuse')
+                closed.set()
+                return
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=firewall_closes_during_the_checks, daemon=True)
+    watcher.start()
+    try:
+        proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single')
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert closed.is_set(), output[-3000:]
+    assert proc.returncode != 0, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert _check(entry, 'ports.any_open')['status'] == 'fail', 'the ports closed too late for this test: %s' % entry['checks']
+    # Read again before the report: never "connected on port 443" beside the failed port check measured later.
+    link = _check(entry, 'link.first_connection')
+    assert link['status'] == 'fail' and link['measured'] != 'connected on port 443', link
+    assert entry['link']['state'] != 'connected'
+    assert 'TASK [ipoffice.subscription.validate : Read each node\'s subscription link right before the report]' in output
