@@ -180,6 +180,7 @@ options:
     description:
       - Which files to write. V(json) is C(readiness.json), V(html) C(readiness.html), V(junit) C(readiness.xml)
         (C(monitoring.*) with O(kind=monitoring)).
+      - The validate and monitor roles write all three by default (their C(validate_report_formats) and C(monitor_report_formats)).
     type: list
     elements: str
     choices: [json, html, junit]
