@@ -15,7 +15,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, locks, profiles, resource, schema, topology, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, locks, profiles, resource, schema, topology
 
 
 class ModuleInputError(api.IPOfficeError):
