@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import (checks, history, monitoring, profiles, report_html, report_junit,
-                                                                          validators)
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, monitoring, profiles, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import report_html, report_junit
 
 READY = 'ready'
 NOT_READY = 'not_ready'

@@ -313,11 +313,14 @@ td.cell.pass{background:#f1f8e9;color:#1b5e20} td.cell.none{color:#777}
 .verdict{font-weight:bold;padding:.1em .5em;border-radius:4px;color:#fff;white-space:nowrap}
 .badge{font-weight:bold;padding:.1em .5em;border-radius:4px;white-space:nowrap}
 .badge.reboot{background:#4a148c;color:#fff}
-{% for code, colour in verdict_colours %}.verdict.v-{{ code }}{background:{{ colour }}} section.v-{{ code }}{border-left-color:{{ colour }}} .tile.v-{{ code }}{border-top-color:{{ colour }}}
-{% endfor %}
+{% for code, colour in verdict_colours -%}
+.verdict.v-{{ code }}{background:{{ colour }}} section.v-{{ code }}{border-left-color:{{ colour }}}
+.tile.v-{{ code }}{border-top-color:{{ colour }}}
+{% endfor -%}
 section.system{background:#fff;border:1px solid #ddd;border-left:8px solid #999;border-radius:6px;margin:1.2em 0;padding:.6em 1.2em}
 tr.fail td{background:#ffebee} tr.pass td{background:#f1f8e9} tr.not_measured td{background:#fff8e1}
-td.status{font-weight:bold;white-space:nowrap} tr.fail td.status{color:#b71c1c} tr.pass td.status{color:#1b5e20} tr.not_measured td.status{color:#8d6e00}
+td.status{font-weight:bold;white-space:nowrap}
+tr.fail td.status{color:#b71c1c} tr.pass td.status{color:#1b5e20} tr.not_measured td.status{color:#8d6e00}
 ul.blockers li{margin:.2em 0} .notes{color:#444} .hint{color:#444}
 td.from{color:#555;font-size:.9em} td.advice{min-width:22em}
 :target{outline:3px solid #1565c0}
@@ -333,31 +336,50 @@ td.from{color:#555;font-size:.9em} td.advice{min-width:22em}
 <table class="summary" id="summary">
 <thead><tr><th>system</th><th>verdict</th>{% for heading in headings %}<th>{{ heading }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in rows %}<tr class="v-{{ row.verdict }}"><th scope="row"><a href="#{{ row.id }}" title="{{ row.address }}">{{ row.name }}</a></th><td><a href="#{{ row.id }}"><span class="verdict v-{{ row.verdict }}">{{ row.verdict_text }}</span></a></td>
-{%- for cell in row.cells %}<td class="cell {{ cell.status }}" title="{{ cell.title }}"><a href="#{{ cell.href }}">{% if cell.badge %}<span class="badge reboot">{{ cell.text }}</span>{% else %}{{ cell.text }}{% endif %}</a></td>{% endfor %}</tr>
+{% for row in rows -%}
+<tr class="v-{{ row.verdict }}">
+<th scope="row"><a href="#{{ row.id }}" title="{{ row.address }}">{{ row.name }}</a></th>
+<td><a href="#{{ row.id }}"><span class="verdict v-{{ row.verdict }}">{{ row.verdict_text }}</span></a></td>
+{% for cell in row.cells -%}
+<td class="cell {{ cell.status }}" title="{{ cell.title }}"><a href="#{{ cell.href }}">
+{%- if cell.badge %}<span class="badge reboot">{{ cell.text }}</span>{% else %}{{ cell.text }}{% endif -%}
+</a></td>
+{% endfor -%}
+</tr>
 {% endfor %}</tbody></table>
 {% if blockers %}<h2>{{ blockers_title }}</h2>
 <ul class="blockers">
-{% for blocker in blockers %}<li><b>{{ blocker.check }}</b> ({{ blocker.count }}: {{ blocker.systems }}){% if blocker.hint %}<br><span class="hint">what to do (on {{ blocker.example }}): {{ blocker.hint }}</span>{% endif %}</li>
+{% for blocker in blockers %}<li><b>{{ blocker.check }}</b> ({{ blocker.count }}: {{ blocker.systems }})
+{%- if blocker.hint %}<br><span class="hint">what to do (on {{ blocker.example }}): {{ blocker.hint }}</span>{% endif %}</li>
 {% endfor %}</ul>
 {% endif %}
 {% if timeline %}<h2>Error mode: when telephony stops</h2>
-<table class="timeline"><thead><tr><th>system</th><th>error mode since</th><th>telephony stops</th><th>days left</th><th>how it is known</th></tr></thead><tbody>
-{% for row in timeline %}<tr class="fail"><td>{{ row.system }}</td><td>{{ row.began }}</td><td>{{ row.stops }}</td><td>{{ row.days_left }}</td><td>{{ row.how }}</td></tr>
+<table class="timeline"><thead><tr><th>system</th><th>error mode since</th><th>telephony stops</th><th>days left</th>
+<th>how it is known</th></tr></thead><tbody>
+{% for row in timeline -%}
+<tr class="fail"><td>{{ row.system }}</td><td>{{ row.began }}</td><td>{{ row.stops }}</td><td>{{ row.days_left }}</td>
+<td>{{ row.how }}</td></tr>
 {% endfor %}</tbody></table>
 {% endif %}
 {% for system in systems %}<section class="system v-{{ system.verdict }}" id="{{ system.id }}">
-<h2>{{ system.name }} <span class="verdict v-{{ system.verdict }}">{{ system.verdict_text }}</span>{% if system.reboot_pending %} <span class="badge reboot" id="{{ system.id }}-badge">reboot pending</span>{% endif %}</h2>
+<h2>{{ system.name }} <span class="verdict v-{{ system.verdict }}">{{ system.verdict_text }}</span>
+{%- if system.reboot_pending %} <span class="badge reboot" id="{{ system.id }}-badge">reboot pending</span>{% endif %}</h2>
 <p class="meta">{{ system.meta }}</p>
 {% if system.notes %}<p class="notes">{% for note in system.notes %}{{ note }}{% if not loop.last %}<br>{% endif %}{% endfor %}</p>
 {% endif %}
-{%- if system.checks %}<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / what to do</th><th>evidence</th><th>measured from</th></tr></thead><tbody>
-{% for item in system.checks %}<tr class="{{ item.status }}"{% if item.id %} id="{{ item.id }}"{% endif %}><td>{{ item.check }}</td><td class="status">{{ item.status_text }}</td><td>{{ item.measured }}</td><td>{{ item.limit }}</td><td class="advice">{{ item.advice }}</td><td>{{ item.evidence }}</td><td class="from">{{ item.from or '' }}</td></tr>
+{%- if system.checks %}<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th>
+<th>what it means / what to do</th><th>evidence</th><th>measured from</th></tr></thead><tbody>
+{% for item in system.checks -%}
+<tr class="{{ item.status }}"{% if item.id %} id="{{ item.id }}"{% endif %}><td>{{ item.check }}</td>
+<td class="status">{{ item.status_text }}</td><td>{{ item.measured }}</td><td>{{ item.limit }}</td>
+<td class="advice">{{ item.advice }}</td><td>{{ item.evidence }}</td><td class="from">{{ item.from or '' }}</td></tr>
 {% endfor %}</tbody></table>
 {% endif %}
 {%- if system.steps %}<h3 id="{{ system.id }}-manual">Manual steps in Web Manager</h3>
 <table class="manual"><thead><tr><th>where</th><th>label</th><th>value</th><th>edit</th><th>status</th><th>evidence</th></tr></thead><tbody>
-{% for step in system.steps %}<tr class="{{ step.class }}"><td>{{ step.where }}</td><td>{{ step.label }}</td><td>{{ step.value }}</td><td>{{ step.edit }}</td><td class="status">{{ step.status }}</td><td>{{ step.evidence }}</td></tr>
+{% for step in system.steps -%}
+<tr class="{{ step.class }}"><td>{{ step.where }}</td><td>{{ step.label }}</td><td>{{ step.value }}</td><td>{{ step.edit }}</td>
+<td class="status">{{ step.status }}</td><td>{{ step.evidence }}</td></tr>
 {% endfor %}</tbody></table>
 {% endif %}
 </section>

@@ -350,8 +350,8 @@ def _certificate_hint(message, leaf, params):
     return ('the certificate at %s is issued by "%s", not by the expected CA (%s): most likely a TLS-intercepting '
             'proxy (firewall TLS inspection), which will break the link because the IP Office trusts only COM\'s CA '
             'and must present its own certificate to COM. The customer\'s firewall administrator exempts *.avaya-sub.com '
-            '(here %s, TCP 443 and 8443) from TLS inspection' % (_where(params), issuer, params['ca_path'] or 'the trust store',
-                                                                  params['server_name']))
+            '(here %s, TCP 443 and 8443) from TLS inspection'
+            % (_where(params), issuer, params['ca_path'] or 'the trust store', params['server_name']))
 
 
 def judge_certificate(shake, chain, params):

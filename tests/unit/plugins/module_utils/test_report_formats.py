@@ -123,8 +123,9 @@ def test_values_are_written_for_people(value, unit, text):
 def test_the_summary_table_comes_first_failing_systems_first_one_column_per_area():
     page_text = readiness.to_html(fleet())
     page = Page(page_text)
-    assert [cell['text'] for cell in page.headings] == ['system', 'verdict', 'route', 'DNS', 'time', 'ports', 'TLS', 'link quality', 'link',
-                                                       'API / probe host', 'manual steps', 'pending reboot']
+    assert [cell['text'] for cell in page.headings] == [
+        'system', 'verdict', 'route', 'DNS', 'time', 'ports', 'TLS', 'link quality', 'link', 'API / probe host', 'manual steps',
+        'pending reboot']
     assert [row[0]['text'] for row in page.rows] == ['beta', 'gamma', 'scn', 'alpha', 'delta']
     assert [row[1]['text'] for row in page.rows] == ['NOT READY', 'NOT READY', 'NOT READY', 'ready', 'no link of its own expected']
     assert page_text.index('id="summary"') < page_text.index('class="system') and page_text.index('id="summary"') < page_text.index('<ul')
