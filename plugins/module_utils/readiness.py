@@ -18,10 +18,10 @@ the inputs are module results, which never carry passwords.
 
 from __future__ import annotations
 
-import html
 import json
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, monitoring, profiles, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import report_html, report_junit
 
 READY = 'ready'
 NOT_READY = 'not_ready'
@@ -123,28 +123,40 @@ def prerequisite_checks(node, status_node=None):
         judged('prerequisite.default_route', 'default_route', route is not None, 'default route',
                '0.0.0.0/0.0.0.0 via a gateway on LAN1 or LAN2',
                measured=('0.0.0.0/0 via %s on %s' % (route.get('gateway'), route.get('destination'))) if route else None,
-               hint="add the default route to the customer's router (ipoffice.subscription.ip_route)"),
+               hint=("add a default route (0.0.0.0/0.0.0.0) whose gateway is the customer's router, a host on the route's LAN (LAN1 or "
+                     "LAN2): the customer's network administrator names the router, the installer sets ipoffice_default_gateway "
+                     "and runs playbooks/site.yml (module ipoffice.subscription.ip_route)")),
         judged('prerequisite.dns_server', 'dns_server', bool(dns.get('server')), 'DNS server',
                'a DNS server (8.8.8.8 when the customer has none)', measured=dns.get('server') or None,
-               hint='set the DNS server (ipoffice.subscription.dns)'),
+               hint=("set the DNS server: the installer sets ipoffice_dns_server (8.8.8.8 when the customer has none) and runs "
+                     "playbooks/site.yml (module ipoffice.subscription.dns); the customer's DNS must resolve *.avaya-sub.com and "
+                     "storage.googleapis.com; a DNS change acts after a reboot")),
         judged('prerequisite.time_source', 'time_source', times.get('source') == 'SNTP' and bool(times.get('server')), 'time source',
                'SNTP from a reachable time server (time.google.com)',
                measured=('%s %s' % (times.get('source') or '', times.get('server') or '')).strip() or None,
-               hint='set the SNTP time source (ipoffice.subscription.time)'),
+               hint=("set the time source to SNTP: the installer sets ipoffice_time_server (time.google.com by default) and runs "
+                     "playbooks/site.yml (module ipoffice.subscription.time); the customer's firewall lets SNTP (UDP 123) out "
+                     "through the default route")),
         judged('prerequisite.time_zone', 'time_zone', bool(times.get('time_zone')), 'time zone', "the site's time zone",
-               measured=times.get('time_zone') or None, hint='set the time zone (ipoffice.subscription.time)'),
+               measured=times.get('time_zone') or None,
+               hint=("set the site's time zone: the installer sets ipoffice_time_zone (an IANA name such as Europe/London) and "
+                     "runs playbooks/site.yml (module ipoffice.subscription.time)")),
     ]
     if node.get('holds_subscription_link') is not False:
         results.extend([
             judged('prerequisite.customer_id', 'customer_id', bool(subscription.get('customer_id')), 'customer ID',
                    'the customer ID from the order e-mail', measured=subscription.get('customer_id') or None,
-                   hint='set the customer ID (ipoffice.subscription.subscription)'),
+                   hint=("set the customer ID from the order e-mail: the installer sets ipoffice_customer_id (quoted, as text) and "
+                         "runs playbooks/site.yml (module ipoffice.subscription.subscription)")),
             judged('prerequisite.server_address', 'license_server', bool(subscription.get('server_address')), 'subscription server',
                    'the subscription server address from the order e-mail', measured=subscription.get('server_address') or None,
-                   hint='set the subscription server address (ipoffice.subscription.subscription)'),
+                   hint=("set the subscription server address from the order e-mail (a region host such as "
+                         "admin.uk1.avaya-sub.com): the installer sets ipoffice_subscription_server and runs playbooks/site.yml "
+                         "(module ipoffice.subscription.subscription)")),
             judged('prerequisite.comadmin', 'comadmin', comadmin_status == 'Enabled', 'COMAdmin service user', 'Enabled',
                    measured=comadmin_status or 'missing',
-                   hint='create or enable the COMAdmin service user (ipoffice.subscription.service_user)'),
+                   hint=("create or enable the COMAdmin service user, whose security settings the link uses: the installer sets "
+                         "ipoffice_comadmin_password and runs playbooks/site.yml (module ipoffice.subscription.service_user)")),
         ])
     return results
 
@@ -179,8 +191,11 @@ def collected_checks(check_results, node_address):
                     group.get('skipped_because') or result.get('false_condition') or result.get('skip_reason') or 'skipped')))
             elif 'checks' not in result:
                 # With failed_when false a module error leaves failed unset: no checks list means it did not run.
-                found.append(checks.result('%s.error' % name, checks.FAIL, hint='see the message; fix the input or the path',
-                                           summary='the check could not run: %s' % result.get('msg', 'unknown error')))
+                message = result.get('msg', 'unknown error')
+                found.append(checks.result('%s.error' % name, checks.FAIL, summary='the check could not run: %s' % message,
+                                           hint=('the %s check could not run (%s): the installer fixes what this names (the '
+                                                 'setting, or the path to the host the checks run on) and runs '
+                                                 'playbooks/validate.yml again' % (name, message))))
             else:
                 found.extend(item for item in result['checks'] if isinstance(item, dict) and item.get('check'))
     return found
@@ -296,7 +311,8 @@ def link_checks(status_node):
     if connected:
         results.append(checks.passed_if(
             'link.licences', licences.get('state') == 'valid', measured=licences.get('state'), limit='valid',
-            hint='some subscriptions are not valid: renew them with the order desk', summary='subscription licences'))
+            hint='some subscriptions are not valid: whoever orders subscriptions renews them with the order desk',
+            summary='subscription licences'))
     return results
 
 
@@ -423,7 +439,10 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
 def unreadable_host(host, error):
     """An entry for an inventory host whose API could not be read: not ready, saying why."""
     result = checks.result('api.readable', checks.FAIL, measured=None, limit='the Management API answers',
-                           hint='check the address, the service user and its rights, and the CA', summary=error)
+                           hint=('check the address, the service user and its rights, and the CA: the installer corrects ipoffice_host, '
+                                 'the service user (a rights group with Management API Read and Write) or ipoffice_ca_path, '
+                                 'then runs the play again'),
+                           summary=error)
     return {
         'system': host, 'inventory_host': host, 'node_address': None, 'system_type': None, 'role': None,
         'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
@@ -513,111 +532,15 @@ def text_lines(doc):
     return lines
 
 
-_CSS = '''
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em;color:#1b1b1b;background:#fafafa}
-h1{margin-bottom:.2em} .meta{color:#555;margin-top:0}
-.fleet{display:flex;gap:1em;margin:1em 0}
-.tile{padding:.8em 1.2em;border-radius:6px;background:#fff;border:1px solid #ddd;min-width:8em}
-.tile b{display:block;font-size:1.8em}
-section.system{background:#fff;border:1px solid #ddd;border-left:8px solid #999;border-radius:6px;margin:1.2em 0;padding:.6em 1.2em}
-section.not_ready{border-left-color:#c62828} section.ready{border-left-color:#2e7d32} section.no_link_expected{border-left-color:#78909c}
-.verdict{font-weight:bold;padding:.1em .5em;border-radius:4px;color:#fff}
-.verdict.not_ready{background:#c62828} .verdict.ready{background:#2e7d32} .verdict.no_link_expected{background:#78909c}
-table{border-collapse:collapse;width:100%;margin:.6em 0}
-th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #eee;vertical-align:top}
-tr.fail td{background:#ffebee} tr.pass td{background:#f1f8e9} tr.not_measured td{background:#fff8e1}
-td.status{font-weight:bold;white-space:nowrap} tr.fail td.status{color:#b71c1c} tr.pass td.status{color:#1b5e20} tr.not_measured td.status{color:#8d6e00}
-ul.blockers li{margin:.2em 0} .notes{color:#444}
-.vantage{background:#fff3e0;border:1px solid #ef6c00;border-radius:6px;padding:.6em 1em;font-weight:bold}
-td.from{color:#555;font-size:.9em}
-'''
-
-_STATUS_TEXT = {checks.PASS: 'pass', checks.FAIL: 'FAIL', checks.NOT_MEASURED: 'not measured'}
-_STEP_CLASS = {profiles.CONFIRMED: checks.PASS, profiles.ENTERED: checks.NOT_MEASURED, profiles.OPEN: checks.FAIL}
-
-
-def _step_value(step):
-    value = step.get('value')
-    if isinstance(value, dict):
-        value = ', '.join('%s %s' % item for item in value.items())
-    if step.get('note'):
-        value = '%s (%s)' % (value, step['note'])
-    return value
-
-
-def _cell(value, unit=None):
-    if value is None or value == '':
-        return '-'
-    if isinstance(value, float):
-        value = round(value, 1)
-    if isinstance(value, (list, tuple)):
-        value = ', '.join(str(item) for item in value)
-    return html.escape('%s%s' % (value, (' ' + unit) if unit else ''))
-
-
 def to_html(doc):
-    """A self-contained page: fleet summary, then each system, failing ones first, failing checks first."""
-    esc = html.escape
-    fleet = doc['fleet']
-    words = _kind(doc)
-    parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-             '<title>%s</title><style>%s</style></head><body>' % (esc(words['title']), _CSS),
-             '<h1>%s</h1>' % esc(words['title']),
-             '<p class="meta">Generated %s by ipoffice.subscription</p>' % esc(doc.get('generated') or ''),
-             '<div class="fleet" id="fleet">',
-             '<div class="tile"><b>%d</b>%s</div>' % (fleet['ready'], esc(words['tiles'][READY])),
-             '<div class="tile"><b>%d</b>%s</div>' % (fleet['not_ready'], esc(words['tiles'][NOT_READY])),
-             '<div class="tile"><b>%d</b>%s</div>' % (fleet['no_link_expected'], esc(words['tiles'][NO_LINK_EXPECTED])),
-             '</div>']
-    systems = fleet.get('checked_from_controller') or []
-    if systems:
-        # The systems are named in their own sections (each check says where it was measured): a count here.
-        parts.append('<p class="vantage" id="vantage">%d system%s checked from the controller: %s</p>' % (
-            len(systems), '' if len(systems) == 1 else 's', esc(CONTROLLER_WARNING)))
-    if fleet['blockers']:
-        parts.append('<h2>%s</h2><ul class="blockers">' % esc(words['blockers']))
-        for blocker in fleet['blockers']:
-            parts.append('<li><b>%s</b>: %s</li>' % (esc(blocker['check']), esc(', '.join(blocker['systems']))))
-        parts.append('</ul>')
-    if doc.get('timeline'):
-        parts.append('<h2>Error mode: when telephony stops</h2><table class="timeline"><thead><tr><th>system</th><th>error mode since</th>'
-                     '<th>telephony stops</th><th>days left</th><th>how it is known</th></tr></thead><tbody>')
-        for row in doc['timeline']:
-            stops = row['telephony_stops'] or ('%s at the latest' % row['telephony_stops_by'] if row['telephony_stops_by'] else 'unknown')
-            parts.append('<tr class="fail"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                esc(row['system'] or ''), esc(row['began']), esc(stops), _cell(row['days_left']), esc(row['how'])))
-        parts.append('</tbody></table>')
-    for report in doc['systems']:
-        verdict = report['verdict']
-        parts.append('<section class="system %s" id="system-%s">' % (verdict, esc(report['system'] or '', quote=True)))
-        parts.append('<h2>%s <span class="verdict %s">%s</span></h2>' % (esc(report['system'] or '?'), verdict, esc(words['verdicts'][verdict])))
-        parts.append('<p class="meta">%s, %s, LAN1 %s, inventory host %s; link: %s%s</p>' % (
-            esc(report['system_type'] or ''), esc(report['role'] or ''), esc(report['node_address'] or ''), esc(report['inventory_host'] or ''),
-            esc(report['link'].get('state') or 'unknown'), esc(' on port %s' % report['link']['port']) if report['link'].get('port') else ''))
-        if report['notes']:
-            parts.append('<p class="notes">%s</p>' % '<br>'.join(esc(note) for note in report['notes']))
-        if not report['checks']:
-            parts.append('</section>')
-            continue
-        parts.append('<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th><th>what it means / how to fix</th>'
-                     '<th>evidence</th><th>measured from</th></tr></thead><tbody>')
-        for item in report['checks']:
-            advice = item.get('hint') if item['status'] == checks.FAIL else item.get('summary')
-            parts.append('<tr class="%s"><td>%s</td><td class="status">%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
-                         '<td class="from">%s</td></tr>' % (
-                             item['status'], esc(item['check']), _STATUS_TEXT[item['status']], _cell(item.get('measured'), item.get('unit')),
-                             _cell(item.get('limit'), item.get('unit')), esc(advice or ''),
-                             esc((item.get('details') or {}).get('evidence') or ''), esc(item.get('vantage_point') or '')))
-        parts.append('</tbody></table>')
-        if report.get('manual_steps'):
-            parts.append('<h3>Manual steps in Web Manager</h3><table class="manual"><thead><tr><th>where</th><th>label</th>'
-                         '<th>value</th><th>edit</th><th>status</th><th>evidence</th></tr></thead><tbody>')
-            for step in report['manual_steps']:
-                edit = ', '.join(word for flag, word in ((step.get('offline'), 'offline'), (step.get('reboot'), 'reboot')) if flag) or 'online'
-                parts.append('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class="status">%s</td><td>%s</td></tr>' % (
-                    _STEP_CLASS.get(step['status'], ''), esc(step.get('where') or ''), esc(step.get('label') or ''),
-                    _cell(_step_value(step)), esc(edit), esc(step['status']), esc(step.get('evidence') or '')))
-            parts.append('</tbody></table>')
-        parts.append('</section>')
-    parts.append('</body></html>\n')
-    return '\n'.join(parts)
+    """A self-contained page: the fleet's counts, a summary table (one row per system, failing ones first, a
+    column per area linking to its checks), what blocks the rest, then each system with failing checks first.
+
+    The page is a Jinja2 template in report_html.py; any verdict code gets its own CSS class and words."""
+    model = report_html.page_model(doc, _kind(doc), VERDICT_TEXT, CONTROLLER_WARNING, (doc.get('kind') or READINESS) == MONITORING)
+    return report_html.render(model)
+
+
+def to_junit(doc):
+    """The checks as JUnit XML: one test suite per system, one test case per check (report_junit.py)."""
+    return report_junit.to_junit(doc, dict(VERDICT_TEXT, **_kind(doc)['verdicts']))

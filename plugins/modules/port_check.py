@@ -280,17 +280,20 @@ def closed_hint(address, result, timeout):
     port = result['port']
     state = result['state']
     if state == 'refused':
-        return ('TCP %d to %s is refused: the firewall must allow outbound TCP %d (HTTPS) to the subscription server, '
-                'or the address is not the subscription server' % (port, address, port))
+        return ('TCP %d to %s is refused: the customer\'s firewall administrator must allow outbound TCP %d (HTTPS) to the '
+                'subscription server, or the address is not the subscription server' % (port, address, port))
     if state == 'timeout':
-        return ('TCP %d to %s gets no answer within %g s: a firewall drops it, or the route to the Internet is wrong '
-                '(the IP Office needs a default route to the customer\'s router)' % (port, address, timeout))
+        return ('TCP %d to %s gets no answer within %g s: a firewall drops it (the customer\'s firewall administrator '
+                'must allow outbound TCP %d), or the route to the Internet is wrong (the IP Office needs a default route '
+                'to the customer\'s router, a gateway on the route\'s LAN)' % (port, address, timeout, port))
     if state == 'unreachable':
-        return ('%s is unreachable on TCP %d: there is no route to it from here; check the default route and the '
-                'firewall' % (address, port))
+        return ('%s is unreachable on TCP %d: there is no route to it from here; the installer checks the default route '
+                '(its gateway must be on the route\'s LAN), the customer\'s network administrator the firewall and '
+                'router' % (address, port))
     if state in ('silent', 'reset', 'not_tls'):
-        return ('TCP %d to %s is %s: a firewall or proxy on the path intercepts the connection; let outbound HTTPS to '
-                'the subscription server through without inspection' % (port, address, STATE_TEXT[state]))
+        return ('TCP %d to %s is %s: a firewall or proxy on the path intercepts the connection; the customer\'s firewall '
+                'administrator lets outbound HTTPS to *.avaya-sub.com through without inspection (the link '
+                'authenticates with client certificates, which TLS inspection breaks)' % (port, address, STATE_TEXT[state]))
     return 'TCP %d to %s failed (%s): check the firewall and the route' % (port, address, result['attempts'][-1]['error'])
 
 
@@ -326,8 +329,9 @@ def judge(address, results, timeout):
             'ports.any_open', checks.FAIL, measured=[], limit=wanted,
             summary='no port to %s is open: %s' % (address, '; '.join(
                 '%d %s' % (item['port'], STATE_TEXT.get(item['state'], item['state'])) for item in results)),
-            hint=('the IP Office cannot reach the subscription server at %s on any port: the firewall must allow '
-                  'outbound TCP %s to it, without TLS inspection' % (address, _ports_text([item['port'] for item in results])))))
+            hint=('the IP Office cannot reach the subscription server at %s on any port: the customer\'s firewall '
+                  'administrator must allow outbound TCP %s to it and exempt *.avaya-sub.com from TLS inspection (the '
+                  'link authenticates with client certificates)' % (address, _ports_text([item['port'] for item in results])))))
         return found
     summary = '%s %s open to %s' % (_ports_text(open_ports), 'is' if len(open_ports) == 1 else 'are', address)
     before = results[:[item['port'] for item in results].index(open_ports[0])]   # all closed: tried before the first open one

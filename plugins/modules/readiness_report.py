@@ -15,17 +15,28 @@ description:
     C(time_check)) and C(subscription_status) returned into one report. Per system, it lists every prerequisite
     and check with the value measured, the limit, pass or fail, and a fix hint. It adds a fleet summary with how
     many systems are ready and what blocks the rest.
-  - Writes C(readiness.json) for machines and C(readiness.html) for people. The HTML page is self-contained, with
-    failing systems first and failing checks first.
+  - Writes C(readiness.json) for machines and C(readiness.html) for people, and with V(junit) in O(formats) C(readiness.xml)
+    for CI systems and dashboards.
+  - >-
+    The HTML page is self-contained (no scripts, no external files) and built for a fleet of hundreds. It opens with a
+    summary table, one row per system with failing systems first and a column per area (route, DNS, time, ports, TLS,
+    link quality, link, manual steps, pending reboot), each cell linking to that area's checks further down. Then it
+    lists what blocks the rest, with what to do, and each system in detail, failing checks first. Values are written for
+    people (units, thousands separators, singular or plural, yes or no).
+  - >-
+    The JUnit XML file has one test suite per system and one test case per check: a failed check is a C(failure) whose
+    message is the fix hint, a check that was not measured is C(skipped) with the reason. The system's verdict, link
+    and pending reboot are properties of its suite.
   - A system is V(ready) when no check failed, the link is connected and its licences are valid. A Server Edition
     Secondary or Expansion is V(no_link_expected), because only the Primary has a link.
   - Checks that were skipped or could not run are reported as such, never as passed. A check that nobody could
     measure is V(not_measured).
   - The inputs are module results, which never carry passwords, so no secret can reach the report.
   - Runs on the controller. The validate role calls it once per play, with every host's results.
+  - The HTML page is rendered with Jinja2, which ansible-core brings with it on the controller.
   - >-
     With O(kind=monitoring) it writes the same kind of report for systems in service (the monitor role):
-    C(monitoring.json) and C(monitoring.html). Per node that holds a link it judges, from the C(status) input, the
+    C(monitoring.json), C(monitoring.html) and C(monitoring.xml). Per node that holds a link it judges, from the C(status) input, the
     link state, the days left in the 30-day error mode, the daily alarms, and each subscription licence that has
     expired or expires within O(expiry_warning_days). Days are counted from the node's own date (the newest timestamp
     of its status), not the controller's. Prerequisites are not judged. A node without a link of its own is not
@@ -124,8 +135,8 @@ options:
         default: {}
   dest:
     description:
-      - Directory for C(readiness.json) and C(readiness.html) (C(monitoring.json) and C(monitoring.html) with
-        O(kind=monitoring)); created when missing.
+      - Directory for C(readiness.json), C(readiness.html) and C(readiness.xml) (C(monitoring.json), C(monitoring.html) and
+        C(monitoring.xml) with O(kind=monitoring)); created when missing.
       - Each file is written to a new temporary file in this directory, created exclusively (never through a link
         planted at its name), then renamed over the report, so a reader never sees half a report and a symbolic
         link at the report's name is replaced, not followed.
@@ -166,11 +177,16 @@ options:
     type: path
     default: ""
   formats:
-    description: Which files to write.
+    description:
+      - Which files to write. V(json) is C(readiness.json), V(html) C(readiness.html), V(junit) C(readiness.xml)
+        (C(monitoring.*) with O(kind=monitoring)).
+      - The validate and monitor roles write all three by default (their C(validate_report_formats) and C(monitor_report_formats)).
     type: list
     elements: str
-    choices: [json, html]
+    choices: [json, html, junit]
     default: [json, html]
+requirements:
+  - jinja2 (for V(html); it comes with ansible-core)
 '''
 
 EXAMPLES = r'''
@@ -265,11 +281,11 @@ import json
 import os
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import history, monitoring, readiness
+from ansible_collections.ipoffice.subscription.plugins.module_utils import history, monitoring, readiness, report_html
 
-_FILES = {'json': ('%s.json', readiness.to_json), 'html': ('%s.html', readiness.to_html)}
+_FILES = {'json': ('%s.json', readiness.to_json), 'html': ('%s.html', readiness.to_html), 'junit': ('%s.xml', readiness.to_junit)}
 
 
 def _write(path, text):
@@ -327,7 +343,7 @@ def main():
                 vantage_point=dict(type='dict', default={}),
             )),
             dest=dict(type='path', required=True),
-            formats=dict(type='list', elements='str', choices=['json', 'html'], default=['json', 'html']),
+            formats=dict(type='list', elements='str', choices=sorted(_FILES), default=['json', 'html']),
             kind=dict(type='str', choices=[readiness.READINESS, readiness.MONITORING], default=readiness.READINESS),
             expiry_warning_days=dict(type='int', default=30),
             alarm=dict(type='dict', default={}),
@@ -336,6 +352,8 @@ def main():
         supports_check_mode=True,
     )
     kind = module.params['kind']
+    if 'html' in module.params['formats'] and not report_html.HAS_JINJA2:
+        module.fail_json(msg=missing_required_lib('jinja2', reason='for the HTML report'), exception=report_html.JINJA2_IMPORT_ERROR)
     warning_days = module.params['expiry_warning_days']
     if warning_days < 0:
         module.fail_json(msg='expiry_warning_days must be 0 or more, got %d' % warning_days)

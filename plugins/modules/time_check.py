@@ -421,9 +421,9 @@ def judge_reachable(server, address, answer=None, error=None, resolve_problem=No
                   'the time server by address' % (server, resolve_problem)), **details)
     if error is not None:
         if error.kind == 'unreachable':
-            hint = ('the time source %s (%s) did not answer (%s): check the time server setting, that the firewall '
-                    'lets SNTP (UDP port %d) out, and the default route; Avaya advises time.google.com'
-                    % (server, address, error, port))
+            hint = ('the time source %s (%s) did not answer (%s): the installer checks the time server setting and the '
+                    'default route (its gateway on the route\'s LAN); the customer\'s firewall administrator lets SNTP '
+                    '(UDP port %d) out through the default route; Avaya advises time.google.com' % (server, address, error, port))
         else:
             hint = ('the time source %s (%s) answered, but the answer must not be used: %s; use another time source '
                     'such as time.google.com' % (server, address, error))

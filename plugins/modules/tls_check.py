@@ -286,10 +286,12 @@ def _no_tls_reason(shake, params):
                 'the IP Office speaks TLS 1.2 only: the server, or a proxy on the path, must accept TLS 1.2')
     if shake.error_kind == netprobe.TIMEOUT:
         return ('TCP %s is accepted but the TLS handshake gets no answer within %g s' % (where, params['timeout']),
-                'a firewall or proxy accepts the connection and says nothing: let outbound HTTPS to the subscription '
-                'server through without inspection')
+                'a firewall or proxy accepts the connection and says nothing: the customer\'s firewall administrator lets '
+                'outbound HTTPS to *.avaya-sub.com through without inspection (the link authenticates with client '
+                'certificates, which TLS inspection breaks)')
     return ('no TLS handshake with %s: %s' % (where, shake.error),
-            'a firewall or proxy on the path stops TLS to the subscription server: let it through without inspection')
+            'a firewall or proxy on the path stops TLS to the subscription server: the customer\'s firewall administrator '
+            'lets it through without inspection (exempt *.avaya-sub.com: the link authenticates with client certificates)')
 
 
 def judge_version(shake, params):
@@ -315,7 +317,8 @@ def judge_certificate_request(shake, params):
                      if requested else 'the server did not ask for a client certificate'),
             hint=('the server at %s did not ask for a client certificate, so the IP Office cannot authenticate: '
                   'most likely a TLS-intercepting proxy terminates TLS on the path, or the address is not the '
-                  'subscription server. Exempt the subscription server from TLS inspection' % _where(params)),
+                  'subscription server. The customer\'s firewall administrator exempts *.avaya-sub.com from TLS inspection: '
+                  'the link authenticates with client certificates, which a proxy cannot present' % _where(params)),
             handshake_messages=server.handshake_names)
     return checks.result('tls.client_certificate_requested', checks.NOT_MEASURED, limit=True,
                          summary='not measured: the server\'s first TLS flight did not arrive (%s)' % (
@@ -339,14 +342,16 @@ def _certificate_hint(message, leaf, params):
     if 'hostname mismatch' in text or 'ip address mismatch' in text:
         names = ', '.join((leaf or {}).get('alt_names') or []) or (leaf or {}).get('subject')
         return ('the certificate at %s does not name %s (it names %s): the address is not the subscription server, '
-                'or a proxy answers for it' % (_where(params), params['server_name'], names))
+                'or a proxy answers for it: the customer\'s DNS must give COM\'s own address for it, and the firewall '
+                'must not redirect *.avaya-sub.com' % (_where(params), params['server_name'], names))
     if 'expired' in text or 'not yet valid' in text:
         return ('the certificate is outside its validity (%s to %s): check the clock of the host the check runs on, '
                 'then the certificate' % ((leaf or {}).get('not_before'), (leaf or {}).get('not_after')))
     return ('the certificate at %s is issued by "%s", not by the expected CA (%s): most likely a TLS-intercepting '
             'proxy (firewall TLS inspection), which will break the link because the IP Office trusts only COM\'s CA '
-            'and must present its own certificate to COM. Exempt the subscription server (%s, TCP 443 and 8443) from '
-            'TLS inspection' % (_where(params), issuer, params['ca_path'] or 'the trust store', params['server_name']))
+            'and must present its own certificate to COM. The customer\'s firewall administrator exempts *.avaya-sub.com '
+            '(here %s, TCP 443 and 8443) from TLS inspection'
+            % (_where(params), issuer, params['ca_path'] or 'the trust store', params['server_name']))
 
 
 def judge_certificate(shake, chain, params):

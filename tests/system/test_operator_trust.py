@@ -169,7 +169,8 @@ def test_a_connection_option_that_is_wrong_is_not_blamed_on_a_role_variable(fres
 def test_a_run_that_fails_before_its_report_leaves_no_earlier_report_in_place(fresh_lab, tmp_path):
     inventory = _inventory(fresh_lab, tmp_path, {'ip500-single': {'ipoffice_host': '127.0.10.1'}},
                            ipoffice_username=API_USER, ipoffice_password=API_PASSWORD)
-    earlier = {'readiness': ('readiness.json', 'readiness.html'), 'monitoring': ('monitoring.json', 'monitoring.html')}
+    earlier = {'readiness': ('readiness.json', 'readiness.html', 'readiness.xml'),
+               'monitoring': ('monitoring.json', 'monitoring.html', 'monitoring.xml')}
 
     def plant():
         for folder, names in earlier.items():
@@ -208,9 +209,9 @@ def test_the_report_writer_never_writes_through_a_planted_link_and_says_it_chang
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     assert [victim.read_text() for victim in victims.values()] == ['not yours', 'not yours']
-    for name in ('readiness.json', 'readiness.html'):
+    for name in ('readiness.json', 'readiness.html', 'readiness.xml'):
         assert not os.path.islink(str(folder / name)) and (folder / name).stat().st_mode & 0o777 == 0o644, name
     assert json.loads((folder / 'readiness.json').read_text())['fleet']['all_ready'] is True
     # No temporary file is left behind; the planted link is left alone.
-    assert sorted(os.listdir(str(folder))) == ['readiness.html', 'readiness.json', 'readiness.json.tmp']
+    assert sorted(os.listdir(str(folder))) == ['readiness.html', 'readiness.json', 'readiness.json.tmp', 'readiness.xml']
     assert re.search(r'TASK \[ipoffice\.subscription\.validate : Write the readiness report of the fleet\] \*+\nchanged: ', output)

@@ -8,8 +8,15 @@ the lab: each scenario of the seeds ends in the right verdict and report line.""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+import xml.etree.ElementTree as ET
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import readiness
 from browser import evaluate
 from conftest import API_PASSWORD
+from fleet_report import fleet_document
 from linklab import (LAB_DNS_WITHOUT_AVAYA, SHAPED_SERVER, com_port, configure, report_check as _check, report_system as _system,
                      run_role_playbook, wait_state)
 
@@ -146,3 +153,92 @@ def test_the_html_report_shows_the_failing_system_first_in_a_browser(fresh_lab, 
     assert '2\nready' in text and '1\nnot ready' in text
     assert seen['scripts'] == 0
     assert API_PASSWORD not in open(page).read()
+    # The summary table names the failing system first, its DNS cell failing and linking to its DNS checks.
+    summary = evaluate(page, {
+        'first_row': "Array.from(document.querySelectorAll('#summary tbody tr')[0].cells).map(c => c.innerText)",
+        'headings': "Array.from(document.querySelectorAll('#summary thead th')).map(c => c.innerText)",
+        'dns_link': "document.querySelectorAll('#summary tbody tr')[0].cells[3].querySelector('a').getAttribute('href')",
+    })
+    assert summary['headings'][:3] == ['system', 'verdict', 'route'] and summary['headings'][3] == 'DNS'
+    assert summary['first_row'][:2] == ['scn-2', 'NOT READY'] and summary['first_row'][3] == 'FAIL'
+    assert summary['dns_link'] == '#system-1-dns'
+    # The same verdicts as JUnit XML: one test suite per system, one test case per check.
+    junit = ET.parse(str(tmp_path / 'readiness' / 'readiness.xml')).getroot()
+    suites = dict((suite.get('name'), suite) for suite in junit.findall('testsuite'))
+    assert sorted(suites) == ['scn-1', 'scn-2', 'scn-3']
+    failing = [case.get('name') for case in suites['scn-2'].findall('testcase') if case.find('failure') is not None]
+    assert failing == _system(report, 'scn-2')['failed_checks'] and 'dns.server_address' in failing
+    assert len(suites['scn-1'].findall('testcase')) == len(_system(report, 'scn-1')['checks'])
+
+
+def test_a_link_that_drops_during_the_run_is_reported_as_it_is_when_the_report_is_written(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single')
+    wait_state(fresh_lab, 'ip500-single', 'Connected')
+    since = fresh_lab.control('GET', '/lab/dns')['last_seq']
+    closed, stop = threading.Event(), threading.Event()
+
+    def firewall_closes_during_the_checks():
+        # The DNS check comes after the role's first read of the link (connected then) and before the port check:
+        # the customer's firewall closes both ports at that moment, which takes the link down.
+        while not stop.is_set():
+            queries = fresh_lab.control('GET', '/lab/dns/queries?since=%d' % since)
+            if any(query['name'].rstrip('.') == 'storage.googleapis.com' for query in queries):
+                com_port(fresh_lab, 443, mode='refuse')
+                com_port(fresh_lab, 8443, mode='refuse')
+                closed.set()
+                return
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=firewall_closes_during_the_checks, daemon=True)
+    watcher.start()
+    try:
+        proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single')
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert closed.is_set(), output[-3000:]
+    assert proc.returncode != 0, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert _check(entry, 'ports.any_open')['status'] == 'fail', 'the ports closed too late for this test: %s' % entry['checks']
+    # Read again before the report: never "connected on port 443" beside the failed port check measured later.
+    link = _check(entry, 'link.first_connection')
+    assert link['status'] == 'fail' and link['measured'] != 'connected on port 443', link
+    assert entry['link']['state'] != 'connected'
+    assert 'TASK [ipoffice.subscription.validate : Read each node\'s subscription link right before the report]' in output
+
+
+def test_the_report_of_200_systems_shows_its_summary_in_the_first_screen_failing_systems_first(tmp_path):
+    # A pure-logic input: 200 systems judged by readiness.py from check results of the modules' shapes
+    # (tests/system/fleet_report.py), five of them not ready, opened as an operator opens the file.
+    doc = fleet_document(200, failing=(17, 103, 188), reboot=(50,), link_down=(150,))
+    page = tmp_path / 'readiness.html'
+    page.write_text(readiness.to_html(doc))
+    seen = evaluate(str(page), {
+        'viewport': 'window.innerHeight',
+        'table_top': "document.getElementById('summary').getBoundingClientRect().top",
+        'first_rows_bottom': "document.querySelectorAll('#summary tbody tr')[5].getBoundingClientRect().bottom",
+        'rows': "Array.from(document.querySelectorAll('#summary tbody tr')).map(r => [r.cells[0].innerText, r.cells[1].innerText])",
+        'reboot_badge': "document.querySelectorAll('#summary tbody tr')[1].querySelector('.badge.reboot').innerText",
+        'first_section': "document.querySelector('section.system').id",
+        'dangling': "Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"
+                    ".filter(h => !h.startsWith('#') || !document.getElementById(h.slice(1))).length",
+        # Everything the page loaded: the document alone, nothing from the network or another file.
+        'resources': "performance.getEntriesByType('resource').map(e => e.name)",
+        'external': "Array.from(document.querySelectorAll('[src], link[href], object, iframe, embed')).length",
+        'scripts': 'document.scripts.length',
+    })
+    # The summary table starts in the first screen and its first rows, the failing systems, are visible there.
+    assert seen['table_top'] < seen['viewport'] / 2, seen
+    assert seen['first_rows_bottom'] <= seen['viewport'], seen
+    rows = seen['rows']
+    assert len(rows) == 200
+    assert [name for name, verdict in rows[:5]] == ['site-017', 'site-050', 'site-103', 'site-150', 'site-188']
+    assert all(verdict == 'NOT READY' for name, verdict in rows[:5]) and all(verdict == 'ready' for name, verdict in rows[5:])
+    assert seen['reboot_badge'] == 'reboot pending' and seen['first_section'] == 'system-1'
+    assert seen['dangling'] == 0
+    assert seen['resources'] == [] and seen['external'] == 0 and seen['scripts'] == 0
+    text = page.read_text()
+    assert 'http://' not in text and 'https://' not in text and 'url(' not in text and '@import' not in text
+    # About 5 KB per system: a fleet of hundreds stays a page a browser opens at once.
+    assert os.path.getsize(str(page)) < 200 * 8 * 1024
+    assert json.loads(readiness.to_json(doc))['fleet']['not_ready'] == 5

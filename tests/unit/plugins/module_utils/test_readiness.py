@@ -117,7 +117,7 @@ def test_html_is_self_contained_escaped_and_ordered():
     assert '<script>' not in page and '&lt;script&gt;' in page
     assert 'http://' not in page and 'https://' not in page and '<link' not in page
     assert page.index('&lt;script&gt;x') < page.index('>good <')
-    assert '<tr class="fail"><td>prerequisite.dns_server</td>' in page
+    assert '<tr class="fail" id="system-1-dns"><td>prerequisite.dns_server</td>' in page
 
 
 def test_a_check_modules_outcome_names_each_failure_and_keeps_failed_a_bool():
@@ -164,3 +164,28 @@ def test_a_check_the_plays_tags_left_out_is_named_for_every_node():
     found = readiness.collected_checks([{'check': 'tls', 'results': [], 'not_run': 'left out by the tags'}], '192.0.2.1')
     assert [(item['check'], item['status'], item['summary']) for item in found] == [
         ('tls.not_run', checks.NOT_MEASURED, 'not run: left out by the tags')]
+
+
+def test_each_prerequisite_hint_says_what_to_do_and_who_does_it():
+    empty = dict(NODE, ip_routes=[], dns={'server': ''}, time={'source': '', 'server': '', 'time_zone': ''},
+                 subscription={'customer_id': '', 'server_address': ''}, service_users=[])
+    failed = [item for item in readiness.prerequisite_checks(empty) if item['status'] == checks.FAIL]
+    assert len(failed) == 7
+    variables = {'prerequisite.default_route': 'ipoffice_default_gateway', 'prerequisite.dns_server': 'ipoffice_dns_server',
+                 'prerequisite.time_source': 'ipoffice_time_server', 'prerequisite.time_zone': 'ipoffice_time_zone',
+                 'prerequisite.customer_id': 'ipoffice_customer_id', 'prerequisite.server_address': 'ipoffice_subscription_server',
+                 'prerequisite.comadmin': 'ipoffice_comadmin_password'}
+    for item in failed:
+        # Not the check's name again: the variable to set, the playbook that applies it, and who does it.
+        assert variables[item['check']] in item['hint'] and 'playbooks/site.yml' in item['hint'] and 'the installer' in item['hint']
+    hints = dict((item['check'], item['hint']) for item in failed)
+    assert "on the route's LAN" in hints['prerequisite.default_route'] and "customer's network administrator" in hints['prerequisite.default_route']
+    assert '*.avaya-sub.com and storage.googleapis.com' in hints['prerequisite.dns_server']
+    assert 'SNTP (UDP 123)' in hints['prerequisite.time_source'] and 'default route' in hints['prerequisite.time_source']
+
+
+def test_a_check_that_could_not_run_says_why_in_its_hint():
+    broken = {'item': NODE, 'msg': 'dnspython is missing on the probe host'}
+    report = readiness.system_report('h', NODE, CONNECTED, all_checks(dns=broken))
+    error = [item for item in report['checks'] if item['check'] == 'dns.error'][0]
+    assert 'dnspython is missing on the probe host' in error['hint'] and 'see the message' not in error['hint']

@@ -47,7 +47,7 @@ def test_checks_from_the_controller_say_what_the_verdict_describes():
                          "site's network (docs/validate.md)")
     page = readiness.to_html(doc)
     assert '<p class="vantage" id="vantage">1 system checked from the controller: their network checks ran on the ' \
-           'controller, so the verdict describes the controller&#x27;s network, not the site&#x27;s' in page
+           'controller, so the verdict describes the controller&#39;s network, not the site&#39;s' in page
     assert '<td class="from">the controller (localhost)</td>' in page
 
 

@@ -176,3 +176,16 @@ def test_throughput_below_the_limit_and_an_unfinished_transfer_fail():
     judged = link_quality_check.judge_throughput(QUALITY_PARAMS, unfinished, None)
     assert judged['status'] == 'fail' and 'did not arrive' in judged['summary']
     assert link_quality_check.judge_throughput(QUALITY_PARAMS, dict(facts, kbps=130.0), None)['status'] == 'pass'
+
+
+def test_firewall_hints_name_who_and_why_client_certificates_need_no_inspection():
+    results = by_name(port_check.judge(ADDRESS, [port(443, 'refused'), port(8443, 'refused')], 3))
+    hint = results['ports.any_open']['hint']
+    assert "customer's firewall administrator" in hint and 'TCP 443 and 8443' in hint
+    assert 'exempt *.avaya-sub.com from TLS inspection' in hint and 'client certificates' in hint
+    silent = by_name(port_check.judge(ADDRESS, [port(443, 'silent', 'silent'), port(8443, 'refused')], 3))['ports.443']['hint']
+    assert '*.avaya-sub.com' in silent and 'client certificates' in silent
+    leaf = {'subject': 'CN=x', 'issuer': 'O=Proxy CA', 'alt_names': ['DNS:x'], 'not_before': None, 'not_after': None}
+    judged = tls_check.judge_certificate(shake(error_kind='verify', verify_message='unable to get local issuer certificate'), [leaf],
+                                         TLS_PARAMS)
+    assert "customer's firewall administrator exempts *.avaya-sub.com" in judged['hint']

@@ -299,3 +299,8 @@ def test_run_checks_adds_up_the_three_checks():
     assert outcome['offset_seconds'] == pytest.approx(3600.0, abs=0.2) and outcome['address'] == '127.0.0.1'
     assert outcome['resolved_through'] == 'address' and outcome['source_time'].endswith('Z')
     assert outcome['changed'] is False
+
+
+def test_an_unreachable_time_source_names_udp_123_through_the_default_route():
+    silent = time_check.judge_reachable('ntp.example', '192.0.2.123', error=time_check.SntpError('unreachable', 'no answer'), port=123)
+    assert 'SNTP (UDP port 123) out through the default route' in silent['hint'] and "customer's firewall administrator" in silent['hint']
