@@ -370,7 +370,9 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
         results = []
         if holds_link is not False:
             results = monitoring.node_checks(status_node, expiry_warning_days, fallback_today)
-            results += collected_checks(check_results, node.get('node_address'))
+            # The validate role's network checks, when monitor ran them, name where they ran as in readiness.
+            network, where, problem = _network_checks(check_results, node, vantage_spec)
+            results += network
     else:
         results = prerequisite_checks(node, status_node)
         if holds_link is not False:
