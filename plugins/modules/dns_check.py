@@ -200,42 +200,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, validators
-from ansible_collections.ipoffice.subscription.plugins.module_utils.dnsquery import ask
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, dnsquery, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils.dnsquery import FINAL_RCODES, attempt_text, lookup
 
-# Answers that settle a name: the server knows (NOERROR, with or without addresses) or says it does not exist.
-# Anything else (no answer, REFUSED, SERVFAIL...) sends the query on to the backup server, as the IP Office does.
-FINAL_RCODES = ('NOERROR', 'NXDOMAIN')
 MAX_TIMEOUT = 60
 AVAYA_DOMAIN = 'avaya-sub.com'
-
-
-def _ms(seconds):
-    return round(seconds * 1000.0, 1)
-
-
-def lookup(name, servers, port, timeout, asker=None):
-    """Resolve name as the IP Office does: the first server, then the backup when the first settled nothing.
-
-    Returns {'name', 'attempts' (every server asked, in order), 'answer' (the attempt that settled the name, or
-    None), 'elapsed_ms' (from the first query to the last answer)}."""
-    asker = asker or ask
-    attempts = []
-    answer = None
-    for server in servers:
-        attempt = asker(server, port, name, timeout)
-        attempts.append(attempt)
-        if attempt['rcode'] in FINAL_RCODES:
-            answer = attempt
-            break
-    return {'name': name, 'attempts': attempts, 'answer': answer,
-            'elapsed_ms': round(sum(attempt['elapsed_ms'] or 0 for attempt in attempts), 1)}
-
-
-def _attempt_text(attempt):
-    if attempt['error']:
-        return '%s: %s' % (attempt['server'], attempt['error'])
-    return '%s answered %s' % (attempt['server'], attempt['rcode'])
 
 
 def judge_server_reachable(lookups, servers):
@@ -260,7 +229,7 @@ def judge_server_reachable(lookups, servers):
             summary = 'the DNS server %s answered %d of %d queries' % (servers[0], primary['answered'], primary['queries'])
         return checks.result('dns.server_reachable', checks.PASS, measured=measured, summary=summary,
                              servers=per_server)
-    failures = '; '.join(_attempt_text(attempt) for item in unsettled for attempt in item['attempts'])
+    failures = '; '.join(attempt_text(attempt) for item in unsettled for attempt in item['attempts'])
     names = ', '.join(item['name'] for item in unsettled)
     refused = any(attempt['rcode'] for item in unsettled for attempt in item['attempts'])
     if refused:
@@ -378,9 +347,7 @@ def check_input(params):
 
 
 def run_checks(params, asker=None):
-    servers = [params['server']]
-    if params['backup_server'] not in (None, '') and params['backup_server'] != params['server']:
-        servers.append(params['backup_server'])
+    servers = dnsquery.servers_in_order(params['server'], params['backup_server'])
     wanted = [normalise_name(params['server_address'])]
     for name in params['names'] or []:
         if normalise_name(name) not in wanted:
@@ -389,7 +356,7 @@ def run_checks(params, asker=None):
     # Independent lookups run at the same time, so a silent server costs one timeout, not one per name.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(wanted)) as pool:
         lookups = list(pool.map(lambda name: lookup(name, servers, params['port'], params['timeout'], asker), wanted))
-    duration = _ms(time.monotonic() - started)
+    duration = round((time.monotonic() - started) * 1000.0, 1)
     results = judge(lookups, servers, params['max_lookup_ms'])
     answer = lookups[0]['answer']
     addresses = list(answer['addresses']) if answer and answer['rcode'] == 'NOERROR' else []

@@ -38,15 +38,22 @@ options:
     description:
       - The time server configured on the IP Office, a host name or an IPv4 address (C(systems[].time.server) of
         M(ipoffice.subscription.system_info)).
-      - A name is resolved through O(dns_server) when it is given, as the IP Office would resolve it. Without
-        O(dns_server) the resolver of the host the check runs on is used, which may answer differently from the
-        IP Office's DNS server.
+      - A name is resolved through O(dns_server), then O(backup_dns_server), when they are given, as the IP Office
+        would resolve it. Without either the resolver of the host the check runs on is used, which may answer
+        differently from the IP Office's DNS servers.
     type: str
     required: true
   dns_server:
     description:
       - IPv4 address of the DNS server configured on the IP Office (port 53), to resolve O(server) when it is a name.
         The first IPv4 address it gives is used.
+    type: str
+  backup_dns_server:
+    description:
+      - IPv4 address of the backup DNS server configured on the IP Office (port 53), asked for O(server) when
+        O(dns_server) gives no answer (no answer in time, or an error such as C(REFUSED) or C(SERVFAIL)), as the
+        IP Office does. A name that O(dns_server) says does not exist (C(NXDOMAIN)) is not asked again.
+      - Asked alone when O(dns_server) is not given.
     type: str
   port:
     description:
@@ -55,8 +62,8 @@ options:
     default: 123
   timeout:
     description:
-      - Seconds to wait for the SNTP answer, and for the DNS answer when O(server) is resolved through O(dns_server).
-        The request is not repeated.
+      - Seconds to wait for the SNTP answer, and for each DNS server's answer when O(server) is resolved through
+        O(dns_server) and O(backup_dns_server). No request is repeated.
     type: float
     default: 3
   max_offset_seconds:
@@ -86,10 +93,11 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Check the time source and zone as the IP Office has them, resolving the name through its DNS
+- name: Check the time source and zone as the IP Office has them, resolving the name through its DNS servers
   ipoffice.subscription.time_check:
     server: "{{ ipo.systems[0].time.server }}"
     dns_server: "{{ ipo.systems[0].dns.server }}"
+    backup_dns_server: "{{ ipo.systems[0].dns.backup_server | default(omit, true) }}"
     time_zone: "{{ ipo.systems[0].time.time_zone }}"
 
 - name: Check a time server by address from a probe host, allowing 2 seconds of offset, and carry on
@@ -115,7 +123,8 @@ address:
 resolved_through:
   description:
     - How O(server) became RV(address). V(address) when it is one, V(dns_server) when resolved through O(dns_server),
-      V(local_resolver) when resolved by the host the check runs on.
+      V(backup_dns_server) when O(dns_server) gave no answer and O(backup_dns_server) resolved it (or was the only
+      server given), V(local_resolver) when resolved by the host the check runs on.
   returned: always
   type: str
   sample: dns_server
@@ -213,7 +222,8 @@ duration_ms:
   type: float
 '''
 
-# The SNTP client is the collection's own: module_utils/sntp.py says why no library.
+# The SNTP client is the collection's own (module_utils/sntp.py says why no library); DNS names are resolved by the
+# one resolver policy of every check (module_utils/dnsquery.py: the primary server, then the backup).
 
 import datetime
 import socket
@@ -225,18 +235,23 @@ from ansible_collections.ipoffice.subscription.plugins.module_utils import check
 from ansible_collections.ipoffice.subscription.plugins.module_utils.sntp import SntpError, sntp_query
 
 MAX_TIMEOUT = 60
+DNS_PORT = 53
 
 
-def resolve_through(dns_server, name, timeout):
-    """The IPv4 addresses of name from dns_server (port 53, one query, no retry) -> (addresses, problem)."""
-    attempt = dnsquery.ask(dns_server, 53, name, timeout)
-    if attempt['error']:
-        return [], 'the DNS server %s: %s' % (dns_server, attempt['error'])
-    if attempt['rcode'] != 'NOERROR':
-        return [], 'the DNS server %s answered %s for %s' % (dns_server, attempt['rcode'], name)
-    if not attempt['addresses']:
-        return [], 'the DNS server %s has no IPv4 address for %s' % (dns_server, name)
-    return attempt['addresses'], None
+def _dns_problem(attempt, name):
+    if attempt['rcode'] == 'NOERROR':
+        return 'the DNS server %s has no IPv4 address for %s' % (attempt['server'], name)
+    return 'the DNS server %s%s' % (dnsquery.attempt_text(attempt), '' if attempt['error'] else ' for %s' % name)
+
+
+def resolve_through(servers, name, timeout, asker=None):
+    """The IPv4 addresses of name from the DNS servers (port 53), primary then backup (dnsquery.lookup)
+    -> (addresses, the server that gave them or None, problem)."""
+    item = dnsquery.lookup(name, servers, DNS_PORT, timeout, asker)
+    answer = item['answer']
+    if answer is not None and answer['addresses']:
+        return answer['addresses'], answer['server'], None
+    return [], None, '; '.join(_dns_problem(attempt, name) for attempt in item['attempts'])
 
 
 def resolve_locally(name, port):
@@ -252,14 +267,15 @@ def resolve_locally(name, port):
     return addresses, None
 
 
-def resolve(params):
-    """-> (address or None, how: address|dns_server|local_resolver, all addresses, problem or None)."""
+def resolve(params, asker=None):
+    """-> (address or None, how: address|dns_server|backup_dns_server|local_resolver, all addresses, problem or None)."""
     server = params['server'].strip()
     if validators.is_ipv4_address(server):
         return server, 'address', [server], None
-    if params['dns_server']:
-        addresses, problem = resolve_through(params['dns_server'], server, params['timeout'])
-        how = 'dns_server'
+    servers = dnsquery.servers_in_order(params['dns_server'], params['backup_dns_server'])
+    if servers:
+        addresses, answered_by, problem = resolve_through(servers, server, params['timeout'], asker)
+        how = 'dns_server' if (answered_by or servers[0]) == params['dns_server'] else 'backup_dns_server'
     else:
         addresses, problem = resolve_locally(server, params['port'])
         how = 'local_resolver'
@@ -339,18 +355,19 @@ def judge_time_zone(value, names=None):
 def check_input(params):
     """Problems with the options, each naming the option and the value; empty when all are good."""
     problems = [validators.check_host_or_ipv4('server', params['server'])]
-    if params['dns_server'] not in (None, ''):
-        problems.append(validators.check_ipv4('dns_server', params['dns_server']))
+    for option in ('dns_server', 'backup_dns_server'):
+        if params[option] not in (None, ''):
+            problems.append(validators.check_ipv4(option, params[option]))
     problems.append(validators.check_port('port', params['port']))
     problems.append(validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT))
     problems.append(validators.check_positive('max_offset_seconds', params['max_offset_seconds']))
     return [problem for problem in problems if problem]
 
 
-def run_checks(params, query=sntp_query):
+def run_checks(params, query=sntp_query, asker=None):
     started = time.monotonic()
     server = params['server'].strip()
-    address, how, addresses, problem = resolve(params)
+    address, how, addresses, problem = resolve(params, asker)
     details = dict(resolved_through=how, addresses=addresses)
     answer = error = None
     if address is not None:
@@ -379,6 +396,7 @@ def main():
         argument_spec=dict(
             server=dict(type='str', required=True),
             dns_server=dict(type='str'),
+            backup_dns_server=dict(type='str'),
             port=dict(type='int', default=123),
             timeout=dict(type='float', default=3),
             max_offset_seconds=dict(type='float', default=5),

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils.sntp import SntpError
 from ansible_collections.ipoffice.subscription.plugins.modules import time_check
+from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.dns_fakes import BACKUP, PRIMARY, scripted
 from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.sntp_server import TinySntp
 
 RESULT_KEYS = {'check', 'status', 'passed', 'measured', 'limit', 'unit', 'summary', 'hint', 'details'}
@@ -78,19 +79,21 @@ def test_unreachable_and_unusable_sources_fail_with_different_hints():
 
 # --- input ------------------------------------------------------------------------------------------------------
 
-GOOD = dict(server='time.google.com', dns_server=None, port=123, timeout=3.0, max_offset_seconds=5.0,
+GOOD = dict(server='time.google.com', dns_server=None, backup_dns_server=None, port=123, timeout=3.0, max_offset_seconds=5.0,
             time_zone='Europe/London')
 
 
 def test_good_input_has_no_problems():
     assert time_check.check_input(GOOD) == []
     assert time_check.check_input(dict(GOOD, server='192.0.2.123', dns_server='192.0.2.53', time_zone='')) == []
+    assert time_check.check_input(dict(GOOD, dns_server='192.0.2.53', backup_dns_server='192.0.2.54')) == []
 
 
 @pytest.mark.parametrize('change, fragment', [
     (dict(server='ntp://time.google.com'), "server must be a host name or an IPv4 address, not a URL or a path"),
     (dict(server='time.google.com:123'), 'without a port'),
     (dict(dns_server='dns.example'), "dns_server must be an IPv4 address in dotted-quad form: got 'dns.example'"),
+    (dict(backup_dns_server='10.1'), "backup_dns_server must be an IPv4 address in dotted-quad form: got '10.1'"),
     (dict(port=70000), 'port must be a TCP port from 1 to 65535: got 70000'),
     (dict(timeout=-1.0), 'timeout must be more than 0 and at most 60: got -1.0'),
     (dict(max_offset_seconds=0.0), 'max_offset_seconds must be more than 0: got 0.0'),
@@ -110,11 +113,48 @@ def test_an_address_is_used_as_it_is(mocker):
 
 def test_a_name_goes_to_the_dns_server_when_given_never_to_the_local_resolver(mocker):
     local = mocker.patch.object(time_check.socket, 'getaddrinfo')
-    through = mocker.patch.object(time_check, 'resolve_through', return_value=(['192.0.2.7', '192.0.2.8'], None))
-    assert time_check.resolve(dict(GOOD, dns_server='192.0.2.53')) == (
+    asker = scripted({(PRIMARY, 'time.google.com'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.7', '192.0.2.8']}})
+    assert time_check.resolve(dict(GOOD, dns_server=PRIMARY, backup_dns_server=BACKUP), asker) == (
         '192.0.2.7', 'dns_server', ['192.0.2.7', '192.0.2.8'], None)
-    through.assert_called_once_with('192.0.2.53', 'time.google.com', 3.0)
+    assert asker.calls == [(PRIMARY, 53, 'time.google.com', 3.0)]
     local.assert_not_called()
+
+
+@pytest.mark.parametrize('first', [{}, {'rcode': 'REFUSED'}, {'rcode': 'SERVFAIL'}])
+def test_a_primary_that_gives_no_answer_hands_the_name_to_the_backup(mocker, first):
+    local = mocker.patch.object(time_check.socket, 'getaddrinfo')
+    answers = {(BACKUP, 'time.google.com'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.9']}}
+    if first:
+        answers[(PRIMARY, 'time.google.com')] = first
+    asker = scripted(answers)
+    assert time_check.resolve(dict(GOOD, dns_server=PRIMARY, backup_dns_server=BACKUP), asker) == (
+        '192.0.2.9', 'backup_dns_server', ['192.0.2.9'], None)
+    assert [call[0] for call in asker.calls] == [PRIMARY, BACKUP]
+    local.assert_not_called()
+
+
+def test_a_name_the_primary_says_does_not_exist_is_not_asked_again():
+    asker = scripted({(PRIMARY, 'time.google.com'): {'rcode': 'NXDOMAIN'},
+                      (BACKUP, 'time.google.com'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.9']}})
+    address, how, addresses, problem = time_check.resolve(dict(GOOD, dns_server=PRIMARY, backup_dns_server=BACKUP), asker)
+    assert (address, how, addresses) == (None, 'dns_server', [])
+    assert problem == 'the DNS server 192.0.2.53 answered NXDOMAIN for time.google.com'
+    assert [call[0] for call in asker.calls] == [PRIMARY]
+
+
+def test_when_no_server_answers_the_problem_says_what_each_did():
+    asker = scripted({(BACKUP, 'time.google.com'): {'rcode': 'NOERROR'}})
+    address, how, addresses, problem = time_check.resolve(dict(GOOD, dns_server=PRIMARY, backup_dns_server=BACKUP,
+                                                               timeout=1.0), asker)
+    assert address is None and how == 'dns_server' and addresses == []
+    assert problem == ('the DNS server 192.0.2.53: no answer within 1 s; '
+                       'the DNS server 192.0.2.54 has no IPv4 address for time.google.com')
+
+
+def test_a_backup_without_a_primary_is_asked_alone():
+    asker = scripted({(BACKUP, 'time.google.com'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.9']}})
+    assert time_check.resolve(dict(GOOD, backup_dns_server=BACKUP), asker)[:2] == ('192.0.2.9', 'backup_dns_server')
+    assert [call[0] for call in asker.calls] == [BACKUP]
 
 
 def test_a_name_without_a_dns_server_goes_to_the_local_resolver(mocker):
