@@ -18,6 +18,11 @@ import re
 
 _HOST_LABEL = re.compile(r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)')
 
+# The limits of the check modules' options, for the modules and for the roles that check their settings through the
+# modules' validate_only option.
+MAX_CHECK_TIMEOUT = 60      # seconds: one network operation of a check
+MAX_PORT_ATTEMPTS = 10      # port_check: connection attempts per port
+
 
 def is_ipv4_address(value):
     """A dotted-quad IPv4 address (no shorthand forms like '10.1')."""
@@ -85,6 +90,11 @@ def check_positive(option, value, maximum=None):
         limit = ' and at most %s' % maximum if maximum is not None else ''
         return '%s must be more than 0%s: got %r' % (option, limit, value)
     return None
+
+
+def check_timeout(option, value):
+    """The timeout of a check module: seconds, more than 0 and at most MAX_CHECK_TIMEOUT."""
+    return check_positive(option, value, maximum=MAX_CHECK_TIMEOUT)
 
 
 def check_readable_file(option, value):

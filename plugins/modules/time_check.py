@@ -29,6 +29,7 @@ author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
+  - ipoffice.subscription.check_module
 requirements:
   - Python 3.8 or later where the check runs, with nothing else installed.
   - For C(time.time_zone), the IANA time zone database of that host (Python's C(zoneinfo) reads the system's, or the
@@ -229,14 +230,13 @@ import datetime
 import socket
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, dnsquery, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import check_module, checks, dnsquery, validators
 from ansible_collections.ipoffice.subscription.plugins.module_utils.sntp import SntpError, sntp_query
 
-MAX_TIMEOUT = 60
 DNS_PORT = 53
 
+
+# --- resolving the time server ---------------------------------------------------------------------------------------
 
 def _dns_problem(attempt, name):
     if attempt['rcode'] == 'NOERROR':
@@ -352,16 +352,16 @@ def judge_time_zone(value, names=None):
                          summary='%s is a valid time zone (whether it is the site\'s is not checked)' % value)
 
 
-def check_input(params):
-    """Problems with the options, each naming the option and the value; empty when all are good."""
-    problems = [validators.check_host_or_ipv4('server', params['server'])]
+def check_input(params, name=check_module.own_names):
+    """Problems with the options, each naming the option (as name gives it) and the value; empty when all are good."""
+    found = [validators.check_host_or_ipv4(name('server'), params['server'])]
     for option in ('dns_server', 'backup_dns_server'):
         if params[option] not in (None, ''):
-            problems.append(validators.check_ipv4(option, params[option]))
-    problems.append(validators.check_port('port', params['port']))
-    problems.append(validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT))
-    problems.append(validators.check_positive('max_offset_seconds', params['max_offset_seconds']))
-    return [problem for problem in problems if problem]
+            found.append(validators.check_ipv4(name(option), params[option]))
+    found.append(validators.check_port(name('port'), params['port']))
+    found.append(validators.check_timeout(name('timeout'), params['timeout']))
+    found.append(validators.check_positive(name('max_offset_seconds'), params['max_offset_seconds']))
+    return check_module.problems(*found)
 
 
 def run_checks(params, query=sntp_query, asker=None):
@@ -380,34 +380,26 @@ def run_checks(params, query=sntp_query, asker=None):
         judge_offset(answer['offset'] if answer else None, params['max_offset_seconds'], server),
         judge_time_zone(params['time_zone']),
     ]
-    outcome = dict(
-        changed=False, address=address, resolved_through=how,
+    return check_module.run_result(
+        results, 'time', check_module.elapsed_ms(started), address=address, resolved_through=how,
         offset_seconds=round(answer['offset'], 3) if answer else None,
         round_trip_ms=round(max(answer['delay'], 0.0) * 1000.0, 1) if answer else None,
         stratum=answer['stratum'] if answer else None,
-        source_time=_iso(answer['transmit']) if answer else None,
-        checks=results, duration_ms=round((time.monotonic() - started) * 1000.0, 1))
-    outcome.update(checks.module_outcome(results, 'time'))
-    return outcome
+        source_time=_iso(answer['transmit']) if answer else None)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    check_module.run(
+        dict(
             server=dict(type='str', required=True),
             dns_server=dict(type='str'),
             backup_dns_server=dict(type='str'),
             port=dict(type='int', default=123),
-            timeout=dict(type='float', default=3),
+            timeout=check_module.timeout_option(),
             max_offset_seconds=dict(type='float', default=5),
             time_zone=dict(type='str', required=True),
         ),
-        supports_check_mode=True,
-    )
-    problems = check_input(module.params)
-    if problems:
-        module.fail_json(msg='; '.join(problems))
-    module.exit_json(**run_checks(module.params))
+        check_input, run_checks)
 
 
 if __name__ == '__main__':

@@ -111,6 +111,15 @@ def test_an_address_is_used_as_it_is(mocker):
     local.assert_not_called()
 
 
+def test_the_messages_name_the_options_as_the_caller_names_them():
+    names = dict(port='validate_time_port', max_offset_seconds='validate_max_time_offset_seconds')
+    problems = time_check.check_input(dict(GOOD, port=0, max_offset_seconds=-1.0, timeout=0.0),
+                                      lambda option: names.get(option, option))
+    assert problems == ['validate_time_port must be a TCP port from 1 to 65535: got 0',
+                        'timeout must be more than 0 and at most 60: got 0.0',
+                        'validate_max_time_offset_seconds must be more than 0: got -1.0']
+
+
 def test_a_name_goes_to_the_dns_server_when_given_never_to_the_local_resolver(mocker):
     local = mocker.patch.object(time_check.socket, 'getaddrinfo')
     asker = scripted({(PRIMARY, 'time.google.com'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.7', '192.0.2.8']}})
