@@ -436,7 +436,8 @@ def check_port_list(option, value, maximum_count=16):
         return '%s must list at most %d ports: got %d' % (option, maximum_count, len(value))
     for index, port in enumerate(value):
         if not _is_int(port) or not 1 <= port <= 65535:
-            return '%s[%d] must be a TCP port from 1 to 65535: got %r' % (option, index, port)
+            # The whole list too: a role's message then shows the value as its user wrote it.
+            return '%s[%d] must be a TCP port from 1 to 65535: got %r (in %r)' % (option, index, port, list(value))
     if len(set(value)) != len(value):
         return '%s must not name a port twice: got %r' % (option, list(value))
     return None
