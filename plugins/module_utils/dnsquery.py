@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""One DNS A query to one named server, the way the IP Office asks: no
-retries, TCP only when the UDP answer is truncated. Used by dns_check and by
-time_check (a time server given by name), so both ask the system's own DNS
-server the same way and never the local resolver.
+"""DNS the way the IP Office resolves: one A query to one named server, no
+retries, TCP only when the UDP answer is truncated (ask); and the one resolver
+policy of every check (lookup): the primary server first, then the backup when
+the primary settled nothing. Used by dns_check and by time_check (a time server
+given by name), so both ask the system's own DNS servers the same way and never
+the local resolver.
 
 Why no library: the checks run on probe hosts that have Python 3 and nothing
 else (docs/validate.md), and one A query needs only the message format of
@@ -213,3 +215,46 @@ def ask(server, port, name, timeout):
         attempt['addresses'] = answer['addresses']
     attempt['elapsed_ms'] = round((time.monotonic() - started) * 1000.0, 1)
     return attempt
+
+
+# --- the resolver policy: primary, then backup -----------------------------------------------------------------------
+
+# Answers that settle a name: the server knows (NOERROR, with or without addresses) or says it does not exist.
+# Anything else (no answer, REFUSED, SERVFAIL...) sends the query on to the backup server, as the IP Office does.
+FINAL_RCODES = ('NOERROR', 'NXDOMAIN')
+
+
+def servers_in_order(server, backup_server=None):
+    """The servers a system asks, in its order: the primary, then the backup when one is set and is another server.
+    Unset ones (None or '') are left out, so a backup without a primary is asked alone."""
+    servers = []
+    for address in (server, backup_server):
+        if address not in (None, '') and address not in servers:
+            servers.append(address)
+    return servers
+
+
+def lookup(name, servers, port, timeout, asker=None):
+    """Resolve name as the IP Office does: the first server, then the next when the first settled nothing.
+    Each server gets one query (ask) with the whole timeout.
+
+    Returns {'name', 'attempts' (every server asked, in order), 'answer' (the attempt that settled the name, or
+    None), 'elapsed_ms' (from the first query to the last answer)}."""
+    asker = asker or ask
+    attempts = []
+    answer = None
+    for server in servers:
+        attempt = asker(server, port, name, timeout)
+        attempts.append(attempt)
+        if attempt['rcode'] in FINAL_RCODES:
+            answer = attempt
+            break
+    return {'name': name, 'attempts': attempts, 'answer': answer,
+            'elapsed_ms': round(sum(attempt['elapsed_ms'] or 0 for attempt in attempts), 1)}
+
+
+def attempt_text(attempt):
+    """What one server did, for people: '192.0.2.53: no answer within 3 s' or '192.0.2.53 answered REFUSED'."""
+    if attempt['error']:
+        return '%s: %s' % (attempt['server'], attempt['error'])
+    return '%s answered %s' % (attempt['server'], attempt['rcode'])

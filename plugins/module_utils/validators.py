@@ -18,6 +18,11 @@ import re
 
 _HOST_LABEL = re.compile(r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)')
 
+# The limits of the check modules' options, for the modules and for the roles that check their settings through the
+# modules' validate_only option.
+MAX_CHECK_TIMEOUT = 60      # seconds: one network operation of a check
+MAX_PORT_ATTEMPTS = 10      # port_check: connection attempts per port
+
 
 def is_ipv4_address(value):
     """A dotted-quad IPv4 address (no shorthand forms like '10.1')."""
@@ -85,6 +90,11 @@ def check_positive(option, value, maximum=None):
         limit = ' and at most %s' % maximum if maximum is not None else ''
         return '%s must be more than 0%s: got %r' % (option, limit, value)
     return None
+
+
+def check_timeout(option, value):
+    """The timeout of a check module: seconds, more than 0 and at most MAX_CHECK_TIMEOUT."""
+    return check_positive(option, value, maximum=MAX_CHECK_TIMEOUT)
 
 
 def check_readable_file(option, value):
@@ -426,7 +436,8 @@ def check_port_list(option, value, maximum_count=16):
         return '%s must list at most %d ports: got %d' % (option, maximum_count, len(value))
     for index, port in enumerate(value):
         if not _is_int(port) or not 1 <= port <= 65535:
-            return '%s[%d] must be a TCP port from 1 to 65535: got %r' % (option, index, port)
+            # The whole list too: a role's message then shows the value as its user wrote it.
+            return '%s[%d] must be a TCP port from 1 to 65535: got %r (in %r)' % (option, index, port, list(value))
     if len(set(value)) != len(value):
         return '%s must not name a port twice: got %r' % (option, list(value))
     return None

@@ -30,6 +30,7 @@ author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
+  - ipoffice.subscription.check_module
 requirements:
   - Python 3.8 or later where the check runs, with nothing else installed (the DNS messages are built and read by the
     collection's own code).
@@ -198,44 +199,10 @@ duration_ms:
 import concurrent.futures
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ipoffice.subscription.plugins.module_utils import check_module, checks, dnsquery, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils.dnsquery import FINAL_RCODES, attempt_text, lookup
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, validators
-from ansible_collections.ipoffice.subscription.plugins.module_utils.dnsquery import ask
-
-# Answers that settle a name: the server knows (NOERROR, with or without addresses) or says it does not exist.
-# Anything else (no answer, REFUSED, SERVFAIL...) sends the query on to the backup server, as the IP Office does.
-FINAL_RCODES = ('NOERROR', 'NXDOMAIN')
-MAX_TIMEOUT = 60
 AVAYA_DOMAIN = 'avaya-sub.com'
-
-
-def _ms(seconds):
-    return round(seconds * 1000.0, 1)
-
-
-def lookup(name, servers, port, timeout, asker=None):
-    """Resolve name as the IP Office does: the first server, then the backup when the first settled nothing.
-
-    Returns {'name', 'attempts' (every server asked, in order), 'answer' (the attempt that settled the name, or
-    None), 'elapsed_ms' (from the first query to the last answer)}."""
-    asker = asker or ask
-    attempts = []
-    answer = None
-    for server in servers:
-        attempt = asker(server, port, name, timeout)
-        attempts.append(attempt)
-        if attempt['rcode'] in FINAL_RCODES:
-            answer = attempt
-            break
-    return {'name': name, 'attempts': attempts, 'answer': answer,
-            'elapsed_ms': round(sum(attempt['elapsed_ms'] or 0 for attempt in attempts), 1)}
-
-
-def _attempt_text(attempt):
-    if attempt['error']:
-        return '%s: %s' % (attempt['server'], attempt['error'])
-    return '%s answered %s' % (attempt['server'], attempt['rcode'])
 
 
 def judge_server_reachable(lookups, servers):
@@ -260,7 +227,7 @@ def judge_server_reachable(lookups, servers):
             summary = 'the DNS server %s answered %d of %d queries' % (servers[0], primary['answered'], primary['queries'])
         return checks.result('dns.server_reachable', checks.PASS, measured=measured, summary=summary,
                              servers=per_server)
-    failures = '; '.join(_attempt_text(attempt) for item in unsettled for attempt in item['attempts'])
+    failures = '; '.join(attempt_text(attempt) for item in unsettled for attempt in item['attempts'])
     names = ', '.join(item['name'] for item in unsettled)
     refused = any(attempt['rcode'] for item in unsettled for attempt in item['attempts'])
     if refused:
@@ -363,24 +330,22 @@ def normalise_name(value):
     return value.strip().rstrip('.').lower()
 
 
-def check_input(params):
-    """Problems with the options, each naming the option and the value; empty when all are good."""
-    problems = [validators.check_ipv4('server', params['server'])]
+def check_input(params, name=check_module.own_names):
+    """Problems with the options, each naming the option (as name gives it) and the value; empty when all are good."""
+    found = [validators.check_ipv4(name('server'), params['server'])]
     if params['backup_server'] not in (None, ''):
-        problems.append(validators.check_ipv4('backup_server', params['backup_server']))
-    problems.append(validators.check_port('port', params['port']))
-    problems.append(validators.check_server_name('server_address', params['server_address']))
-    for index, name in enumerate(params['names'] or []):
-        problems.append(validators.check_server_name('names[%d]' % index, name, example='storage.googleapis.com'))
-    problems.append(validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT))
-    problems.append(validators.check_positive('max_lookup_ms', params['max_lookup_ms']))
-    return [problem for problem in problems if problem]
+        found.append(validators.check_ipv4(name('backup_server'), params['backup_server']))
+    found.append(validators.check_port(name('port'), params['port']))
+    found.append(validators.check_server_name(name('server_address'), params['server_address']))
+    for index, value in enumerate(params['names'] or []):
+        found.append(validators.check_server_name('%s[%d]' % (name('names'), index), value, example='storage.googleapis.com'))
+    found.append(validators.check_timeout(name('timeout'), params['timeout']))
+    found.append(validators.check_positive(name('max_lookup_ms'), params['max_lookup_ms']))
+    return check_module.problems(*found)
 
 
 def run_checks(params, asker=None):
-    servers = [params['server']]
-    if params['backup_server'] not in (None, '') and params['backup_server'] != params['server']:
-        servers.append(params['backup_server'])
+    servers = dnsquery.servers_in_order(params['server'], params['backup_server'])
     wanted = [normalise_name(params['server_address'])]
     for name in params['names'] or []:
         if normalise_name(name) not in wanted:
@@ -389,33 +354,26 @@ def run_checks(params, asker=None):
     # Independent lookups run at the same time, so a silent server costs one timeout, not one per name.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(wanted)) as pool:
         lookups = list(pool.map(lambda name: lookup(name, servers, params['port'], params['timeout'], asker), wanted))
-    duration = _ms(time.monotonic() - started)
+    duration = check_module.elapsed_ms(started)
     results = judge(lookups, servers, params['max_lookup_ms'])
     answer = lookups[0]['answer']
     addresses = list(answer['addresses']) if answer and answer['rcode'] == 'NOERROR' else []
-    outcome = dict(changed=False, resolved_address=addresses[0] if len(addresses) == 1 else None,
-                   addresses=addresses, checks=results, duration_ms=duration)
-    outcome.update(checks.module_outcome(results, 'DNS'))
-    return outcome
+    return check_module.run_result(results, 'DNS', duration, resolved_address=addresses[0] if len(addresses) == 1 else None,
+                                   addresses=addresses)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    check_module.run(
+        dict(
             server=dict(type='str', required=True),
             backup_server=dict(type='str'),
             port=dict(type='int', default=53),
             server_address=dict(type='str', required=True),
             names=dict(type='list', elements='str', default=['storage.googleapis.com']),
-            timeout=dict(type='float', default=3),
+            timeout=check_module.timeout_option(),
             max_lookup_ms=dict(type='int', default=1000),
         ),
-        supports_check_mode=True,
-    )
-    problems = check_input(module.params)
-    if problems:
-        module.fail_json(msg='; '.join(problems))
-    module.exit_json(**run_checks(module.params))
+        check_input, run_checks)
 
 
 if __name__ == '__main__':

@@ -35,6 +35,7 @@ author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
+  - ipoffice.subscription.check_module
 requirements:
   - Python 3.8 or later where the check runs, with nothing else installed.
 options:
@@ -218,12 +219,8 @@ duration_ms:
 import concurrent.futures
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ipoffice.subscription.plugins.module_utils import check_module, checks, netprobe, validators
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, netprobe, validators
-
-MAX_TIMEOUT = 60
-MAX_ATTEMPTS = 10
 OPEN = 'open'
 
 STATE_TEXT = {
@@ -347,16 +344,17 @@ def judge(address, results, timeout):
     return found
 
 
-def check_input(params):
-    problems = [
-        validators.check_ipv4('address', params['address']),
-        validators.check_port_list('ports', params['ports']),
-        validators.check_range('attempts', params['attempts'], 1, MAX_ATTEMPTS),
-        validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT),
+def check_input(params, name=check_module.own_names):
+    """Problems with the options, each naming the option (as name gives it) and the value; empty when all are good."""
+    found = [
+        validators.check_ipv4(name('address'), params['address']),
+        validators.check_port_list(name('ports'), params['ports']),
+        validators.check_range(name('attempts'), params['attempts'], 1, validators.MAX_PORT_ATTEMPTS),
+        validators.check_timeout(name('timeout'), params['timeout']),
     ]
     if params['server_name'] not in (None, ''):
-        problems.append(validators.check_server_name('server_name', params['server_name']))
-    return [problem for problem in problems if problem]
+        found.append(validators.check_server_name(name('server_name'), params['server_name']))
+    return check_module.problems(*found)
 
 
 def run_checks(params):
@@ -367,32 +365,25 @@ def run_checks(params):
         results = list(pool.map(lambda port: try_port(address, port, params['attempts'], params['timeout'],
                                                       params['tls_probe'], params['server_name'] or None, context),
                                 params['ports']))
-    duration = netprobe.ms(time.monotonic() - started)
+    duration = check_module.elapsed_ms(started)
     found = judge(address, results, params['timeout'])
     open_ports = [item['port'] for item in results if item['open']]
-    outcome = dict(changed=False, open_ports=open_ports, closed_ports=[item['port'] for item in results if not item['open']],
-                   first_open_port=open_ports[0] if open_ports else None, port_results=results, checks=found,
-                   duration_ms=duration, msg=None)
-    outcome.update(checks.module_outcome(found, 'port'))
-    return outcome
+    return check_module.run_result(
+        found, 'port', duration, open_ports=open_ports, closed_ports=[item['port'] for item in results if not item['open']],
+        first_open_port=open_ports[0] if open_ports else None, port_results=results)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    check_module.run(
+        dict(
             address=dict(type='str', required=True),
             ports=dict(type='list', elements='int', default=[443, 8443]),
             attempts=dict(type='int', default=1),
-            timeout=dict(type='float', default=3),
+            timeout=check_module.timeout_option(),
             tls_probe=dict(type='bool', default=True),
             server_name=dict(type='str'),
         ),
-        supports_check_mode=True,
-    )
-    problems = check_input(module.params)
-    if problems:
-        module.fail_json(msg='; '.join(problems))
-    module.exit_json(**run_checks(module.params))
+        check_input, run_checks)
 
 
 if __name__ == '__main__':

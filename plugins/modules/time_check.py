@@ -29,6 +29,7 @@ author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
+  - ipoffice.subscription.check_module
 requirements:
   - Python 3.8 or later where the check runs, with nothing else installed.
   - For C(time.time_zone), the IANA time zone database of that host (Python's C(zoneinfo) reads the system's, or the
@@ -38,15 +39,22 @@ options:
     description:
       - The time server configured on the IP Office, a host name or an IPv4 address (C(systems[].time.server) of
         M(ipoffice.subscription.system_info)).
-      - A name is resolved through O(dns_server) when it is given, as the IP Office would resolve it. Without
-        O(dns_server) the resolver of the host the check runs on is used, which may answer differently from the
-        IP Office's DNS server.
+      - A name is resolved through O(dns_server), then O(backup_dns_server), when they are given, as the IP Office
+        would resolve it. Without either the resolver of the host the check runs on is used, which may answer
+        differently from the IP Office's DNS servers.
     type: str
     required: true
   dns_server:
     description:
       - IPv4 address of the DNS server configured on the IP Office (port 53), to resolve O(server) when it is a name.
         The first IPv4 address it gives is used.
+    type: str
+  backup_dns_server:
+    description:
+      - IPv4 address of the backup DNS server configured on the IP Office (port 53), asked for O(server) when
+        O(dns_server) gives no answer (no answer in time, or an error such as C(REFUSED) or C(SERVFAIL)), as the
+        IP Office does. A name that O(dns_server) says does not exist (C(NXDOMAIN)) is not asked again.
+      - Asked alone when O(dns_server) is not given.
     type: str
   port:
     description:
@@ -55,8 +63,8 @@ options:
     default: 123
   timeout:
     description:
-      - Seconds to wait for the SNTP answer, and for the DNS answer when O(server) is resolved through O(dns_server).
-        The request is not repeated.
+      - Seconds to wait for the SNTP answer, and for each DNS server's answer when O(server) is resolved through
+        O(dns_server) and O(backup_dns_server). No request is repeated.
     type: float
     default: 3
   max_offset_seconds:
@@ -86,10 +94,11 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Check the time source and zone as the IP Office has them, resolving the name through its DNS
+- name: Check the time source and zone as the IP Office has them, resolving the name through its DNS servers
   ipoffice.subscription.time_check:
     server: "{{ ipo.systems[0].time.server }}"
     dns_server: "{{ ipo.systems[0].dns.server }}"
+    backup_dns_server: "{{ ipo.systems[0].dns.backup_server | default(omit, true) }}"
     time_zone: "{{ ipo.systems[0].time.time_zone }}"
 
 - name: Check a time server by address from a probe host, allowing 2 seconds of offset, and carry on
@@ -115,7 +124,8 @@ address:
 resolved_through:
   description:
     - How O(server) became RV(address). V(address) when it is one, V(dns_server) when resolved through O(dns_server),
-      V(local_resolver) when resolved by the host the check runs on.
+      V(backup_dns_server) when O(dns_server) gave no answer and O(backup_dns_server) resolved it (or was the only
+      server given), V(local_resolver) when resolved by the host the check runs on.
   returned: always
   type: str
   sample: dns_server
@@ -213,165 +223,35 @@ duration_ms:
   type: float
 '''
 
-# Why no library: the project adds a well-kept library before writing by hand what it does. ntplib (PyPI) would be
-# the one, but it is not well kept: its last release is 0.4.0 of May 2021, its author wrote in July 2023 that he
-# no longer actively uses it (cf-natali/ntplib issue 31), and a fix merged that month was never released. Its
-# client also takes any packet that comes from the server's address: it does not check that the answer echoes the
-# request's timestamp, nor the mode, leap indicator, kiss-o'-death or stratum that RFC 4330 section 5 says a client
-# must check, so this module would carry that code anyway. It resolves names with the local resolver only, where
-# this check needs the IP Office's DNS server, and its code refuses times after the NTP era rolls over in 2036.
-# What is left is one 48-byte packet and four timestamps: the functions below, covered by unit tests.
+# The SNTP client is the collection's own (module_utils/sntp.py says why no library); DNS names are resolved by the
+# one resolver policy of every check (module_utils/dnsquery.py: the primary server, then the backup).
 
 import datetime
-import errno
-import math
 import socket
-import struct
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ipoffice.subscription.plugins.module_utils import check_module, checks, dnsquery, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils.sntp import SntpError, sntp_query
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, dnsquery, validators
-
-
-NTP_EPOCH_OFFSET = 2208988800   # seconds from 1900-01-01 (NTP era 0) to 1970-01-01 (Unix)
-NTP_ERA_SECONDS = 1 << 32
-PACKET_SIZE = 48
-NTP_VERSION = 4
-MODE_CLIENT = 3
-MODE_SERVER = 4
-LEAP_ALARM = 3                  # leap indicator 3: the server's clock is not synchronised
-MAX_STRATUM = 15
-MAX_TIMEOUT = 60
+DNS_PORT = 53
 
 
-class SntpError(Exception):
-    """No usable answer. kind: 'unreachable' (nothing came back) or 'unusable' (an answer that must not be used)."""
+# --- resolving the time server ---------------------------------------------------------------------------------------
 
-    def __init__(self, kind, text):
-        super(SntpError, self).__init__(text)
-        self.kind = kind
-
-
-# --- the SNTP packet (RFC 4330) ------------------------------------------------------------------------------------
-
-def to_ntp(unix_seconds):
-    """Unix seconds -> 8-byte NTP timestamp (32-bit seconds since 1900, wrapping per era, 32-bit fraction)."""
-    whole = math.floor(unix_seconds)
-    fraction = int((unix_seconds - whole) * NTP_ERA_SECONDS) & 0xFFFFFFFF
-    return struct.pack('!II', (int(whole) + NTP_EPOCH_OFFSET) % NTP_ERA_SECONDS, fraction)
+def _dns_problem(attempt, name):
+    if attempt['rcode'] == 'NOERROR':
+        return 'the DNS server %s has no IPv4 address for %s' % (attempt['server'], name)
+    return 'the DNS server %s%s' % (dnsquery.attempt_text(attempt), '' if attempt['error'] else ' for %s' % name)
 
 
-def from_ntp(data):
-    """8-byte NTP timestamp -> Unix seconds. RFC 4330 section 3: with the top bit set the time is in 1968-2036
-    (era 0), without it in 2036-2104 (era 1), so the same code works across the 2036 rollover."""
-    seconds, fraction = struct.unpack('!II', data)
-    if not seconds & 0x80000000:
-        seconds += NTP_ERA_SECONDS
-    return seconds - NTP_EPOCH_OFFSET + fraction / float(NTP_ERA_SECONDS)
-
-
-def build_request(unix_seconds):
-    """A client request whose transmit timestamp is unix_seconds -> (packet, the transmit timestamp's bytes)."""
-    transmit = to_ntp(unix_seconds)
-    packet = bytearray(PACKET_SIZE)
-    packet[0] = (NTP_VERSION << 3) | MODE_CLIENT    # leap indicator 0
-    packet[40:48] = transmit
-    return bytes(packet), transmit
-
-
-def parse_reply(reply, transmit):
-    """Check a server's answer to the request whose transmit timestamp was `transmit` (RFC 4330 section 5).
-
-    Returns {'leap', 'version', 'stratum', 'reference_id', 'receive', 'transmit'} (times as Unix seconds), or raises
-    SntpError('unusable', why) for an answer that must not be used, and SntpError('mismatch', why) for one that does
-    not answer this request (the caller keeps waiting)."""
-    if len(reply) < PACKET_SIZE:
-        raise SntpError('unusable', 'a short answer (%d bytes, at least %d expected)' % (len(reply), PACKET_SIZE))
-    leap, version, mode = reply[0] >> 6, (reply[0] >> 3) & 0x7, reply[0] & 0x7
-    stratum = reply[1]
-    if mode != MODE_SERVER:
-        raise SntpError('mismatch', 'not a server answer (mode %d)' % mode)
-    if reply[24:32] != transmit:
-        raise SntpError('mismatch', 'an answer to another request (its originate timestamp is not ours)')
-    reference_id = reply[12:16]
-    if stratum == 0:
-        code = reference_id.decode('ascii', 'replace').strip('\0 ')
-        raise SntpError('unusable', "a kiss-o'-death answer (%s): the server tells this client to stop asking%s"
-                        % (code or 'no code', ' (rate limit)' if code == 'RATE' else
-                           ' (access denied)' if code in ('DENY', 'RSTR') else ''))
-    if leap == LEAP_ALARM or stratum > MAX_STRATUM:
-        raise SntpError('unusable', 'the server says its own clock is not synchronised (leap indicator %d, stratum %d)'
-                        % (leap, stratum))
-    if reply[40:48] == b'\0' * 8:
-        raise SntpError('unusable', 'an answer without a transmit timestamp')
-    if stratum == 1:
-        reference = reference_id.decode('ascii', 'replace').strip('\0 ')
-    else:
-        reference = socket.inet_ntoa(reference_id)
-    return {'leap': leap, 'version': version, 'stratum': stratum, 'reference_id': reference,
-            'receive': from_ntp(reply[32:40]), 'transmit': from_ntp(reply[40:48])}
-
-
-def offset_and_delay(t1, t2, t3, t4):
-    """RFC 4330 section 5: t1 request sent (client clock), t2 received (server clock), t3 answer sent (server clock),
-    t4 received (client clock) -> (offset of the server's clock from the client's, round-trip delay), in seconds."""
-    return ((t2 - t1) + (t3 - t4)) / 2.0, (t4 - t1) - (t3 - t2)
-
-
-# --- the network ---------------------------------------------------------------------------------------------------
-
-def sntp_query(address, port, timeout, clock=time.time):
-    """One SNTP request to address:port, no retry -> parse_reply's dict plus 'offset' and 'delay' (seconds).
-    Raises SntpError. Stray or stale packets are skipped until the timeout runs out."""
-    deadline = time.monotonic() + timeout
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        # Connected, so only the server's address and port can answer (and an ICMP refusal is reported at once).
-        sock.connect((address, port))
-        sent = clock()
-        packet, transmit = build_request(sent)
-        sock.send(packet)
-        skipped = []
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise SntpError('unreachable', 'no answer from %s:%d within %g s%s' % (
-                    address, port, timeout, (' (ignored: %s)' % '; '.join(skipped)) if skipped else ''))
-            sock.settimeout(remaining)
-            try:
-                reply = sock.recv(512)
-            except socket.timeout:
-                continue
-            received = clock()
-            try:
-                answer = parse_reply(reply, transmit)
-            except SntpError as exc:
-                if exc.kind == 'mismatch':
-                    skipped.append(str(exc))
-                    continue
-                raise
-            answer['offset'], answer['delay'] = offset_and_delay(sent, answer['receive'], answer['transmit'], received)
-            return answer
-    except OSError as exc:
-        text = exc.strerror or str(exc)
-        if exc.errno == errno.ECONNREFUSED:
-            text = 'nothing listens on UDP port %d (the host answered port unreachable)' % port
-        raise SntpError('unreachable', '%s:%d: %s' % (address, port, text))
-    finally:
-        sock.close()
-
-
-def resolve_through(dns_server, name, timeout):
-    """The IPv4 addresses of name from dns_server (port 53, one query, no retry) -> (addresses, problem)."""
-    attempt = dnsquery.ask(dns_server, 53, name, timeout)
-    if attempt['error']:
-        return [], 'the DNS server %s: %s' % (dns_server, attempt['error'])
-    if attempt['rcode'] != 'NOERROR':
-        return [], 'the DNS server %s answered %s for %s' % (dns_server, attempt['rcode'], name)
-    if not attempt['addresses']:
-        return [], 'the DNS server %s has no IPv4 address for %s' % (dns_server, name)
-    return attempt['addresses'], None
+def resolve_through(servers, name, timeout, asker=None):
+    """The IPv4 addresses of name from the DNS servers (port 53), primary then backup (dnsquery.lookup)
+    -> (addresses, the server that gave them or None, problem)."""
+    item = dnsquery.lookup(name, servers, DNS_PORT, timeout, asker)
+    answer = item['answer']
+    if answer is not None and answer['addresses']:
+        return answer['addresses'], answer['server'], None
+    return [], None, '; '.join(_dns_problem(attempt, name) for attempt in item['attempts'])
 
 
 def resolve_locally(name, port):
@@ -387,14 +267,15 @@ def resolve_locally(name, port):
     return addresses, None
 
 
-def resolve(params):
-    """-> (address or None, how: address|dns_server|local_resolver, all addresses, problem or None)."""
+def resolve(params, asker=None):
+    """-> (address or None, how: address|dns_server|backup_dns_server|local_resolver, all addresses, problem or None)."""
     server = params['server'].strip()
     if validators.is_ipv4_address(server):
         return server, 'address', [server], None
-    if params['dns_server']:
-        addresses, problem = resolve_through(params['dns_server'], server, params['timeout'])
-        how = 'dns_server'
+    servers = dnsquery.servers_in_order(params['dns_server'], params['backup_dns_server'])
+    if servers:
+        addresses, answered_by, problem = resolve_through(servers, server, params['timeout'], asker)
+        how = 'dns_server' if (answered_by or servers[0]) == params['dns_server'] else 'backup_dns_server'
     else:
         addresses, problem = resolve_locally(server, params['port'])
         how = 'local_resolver'
@@ -471,21 +352,22 @@ def judge_time_zone(value, names=None):
                          summary='%s is a valid time zone (whether it is the site\'s is not checked)' % value)
 
 
-def check_input(params):
-    """Problems with the options, each naming the option and the value; empty when all are good."""
-    problems = [validators.check_host_or_ipv4('server', params['server'])]
-    if params['dns_server'] not in (None, ''):
-        problems.append(validators.check_ipv4('dns_server', params['dns_server']))
-    problems.append(validators.check_port('port', params['port']))
-    problems.append(validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT))
-    problems.append(validators.check_positive('max_offset_seconds', params['max_offset_seconds']))
-    return [problem for problem in problems if problem]
+def check_input(params, name=check_module.own_names):
+    """Problems with the options, each naming the option (as name gives it) and the value; empty when all are good."""
+    found = [validators.check_host_or_ipv4(name('server'), params['server'])]
+    for option in ('dns_server', 'backup_dns_server'):
+        if params[option] not in (None, ''):
+            found.append(validators.check_ipv4(name(option), params[option]))
+    found.append(validators.check_port(name('port'), params['port']))
+    found.append(validators.check_timeout(name('timeout'), params['timeout']))
+    found.append(validators.check_positive(name('max_offset_seconds'), params['max_offset_seconds']))
+    return check_module.problems(*found)
 
 
-def run_checks(params, query=sntp_query):
+def run_checks(params, query=sntp_query, asker=None):
     started = time.monotonic()
     server = params['server'].strip()
-    address, how, addresses, problem = resolve(params)
+    address, how, addresses, problem = resolve(params, asker)
     details = dict(resolved_through=how, addresses=addresses)
     answer = error = None
     if address is not None:
@@ -498,33 +380,26 @@ def run_checks(params, query=sntp_query):
         judge_offset(answer['offset'] if answer else None, params['max_offset_seconds'], server),
         judge_time_zone(params['time_zone']),
     ]
-    outcome = dict(
-        changed=False, address=address, resolved_through=how,
+    return check_module.run_result(
+        results, 'time', check_module.elapsed_ms(started), address=address, resolved_through=how,
         offset_seconds=round(answer['offset'], 3) if answer else None,
         round_trip_ms=round(max(answer['delay'], 0.0) * 1000.0, 1) if answer else None,
         stratum=answer['stratum'] if answer else None,
-        source_time=_iso(answer['transmit']) if answer else None,
-        checks=results, duration_ms=round((time.monotonic() - started) * 1000.0, 1))
-    outcome.update(checks.module_outcome(results, 'time'))
-    return outcome
+        source_time=_iso(answer['transmit']) if answer else None)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    check_module.run(
+        dict(
             server=dict(type='str', required=True),
             dns_server=dict(type='str'),
+            backup_dns_server=dict(type='str'),
             port=dict(type='int', default=123),
-            timeout=dict(type='float', default=3),
+            timeout=check_module.timeout_option(),
             max_offset_seconds=dict(type='float', default=5),
             time_zone=dict(type='str', required=True),
         ),
-        supports_check_mode=True,
-    )
-    problems = check_input(module.params)
-    if problems:
-        module.fail_json(msg='; '.join(problems))
-    module.exit_json(**run_checks(module.params))
+        check_input, run_checks)
 
 
 if __name__ == '__main__':

@@ -36,6 +36,7 @@ author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
+  - ipoffice.subscription.check_module
 requirements:
   - Python 3.8 or later where the check runs, with nothing else installed (the WebSocket upgrade is the collection's
     own code).
@@ -262,11 +263,8 @@ duration_ms:
 import ssl
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ipoffice.subscription.plugins.module_utils import check_module, checks, netprobe, validators
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, netprobe, validators
-
-MAX_TIMEOUT = 60
 WANTED_VERSION = 'TLSv1.2'
 
 
@@ -425,21 +423,25 @@ def try_websocket(shake, params, context):
                          uri=uri, tls_version=tls_version, open_ms=elapsed), facts
 
 
-def check_input(params):
-    problems = [
-        validators.check_ipv4('address', params['address']),
-        validators.check_port('port', params['port']),
-        validators.check_server_name('server_name', params['server_name']),
-        validators.check_readable_file('ca_path', params['ca_path']),
-        validators.check_readable_file('client_cert', params['client_cert']),
-        validators.check_readable_file('client_key', params['client_key']),
-        validators.check_url_path('path', params['path']),
-        validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT),
-    ]
-    return [problem for problem in problems if problem]
+def check_input(params, name=check_module.own_names):
+    """Problems with the options, each naming the option (as name gives it) and the value; empty when all are good.
+    When the files are there, they must load as the CA and the client identity."""
+    found = check_module.problems(
+        validators.check_ipv4(name('address'), params['address']),
+        validators.check_port(name('port'), params['port']),
+        validators.check_server_name(name('server_name'), params['server_name']),
+        validators.check_readable_file(name('ca_path'), params['ca_path']),
+        validators.check_readable_file(name('client_cert'), params['client_cert']),
+        validators.check_readable_file(name('client_key'), params['client_key']),
+        validators.check_url_path(name('path'), params['path']),
+        validators.check_timeout(name('timeout'), params['timeout']),
+    )
+    if not found:
+        found = check_module.problems(build_context(params, name)[1])
+    return found
 
 
-def build_context(params):
+def build_context(params, name=check_module.own_names):
     """(context, problem): the verifying client context, or why its files do not load (never their content)."""
     try:
         return netprobe.client_context(params['ca_path'], params['client_cert'], params['client_key']), None
@@ -448,13 +450,16 @@ def build_context(params):
         try:
             netprobe.client_context(params['ca_path'])
         except (ssl.SSLError, OSError, ValueError):
-            return None, 'ca_path %r is not a PEM file of CA certificates (%s)' % (params['ca_path'], reason)
-        return None, ('client_cert %r and client_key %r do not load as a PEM certificate and its key (%s)'
-                      % (params['client_cert'], params['client_key'], reason))
+            return None, '%s %r is not a PEM file of CA certificates (%s)' % (name('ca_path'), params['ca_path'], reason)
+        return None, ('%s %r and %s %r do not load as a PEM certificate and its key (%s)'
+                      % (name('client_cert'), params['client_cert'], name('client_key'), params['client_key'], reason))
 
 
-def run_checks(params, context):
+def run_checks(params, context=None):
+    """The checks, with the verifying client context (built from the options when not given)."""
     started = time.monotonic()
+    if context is None:
+        context = build_context(params)[0]
     shake = netprobe.tls_handshake(params['address'], params['port'], context, server_name=params['server_name'],
                                    timeout=params['timeout'])
     chain = describe_chain(shake)
@@ -466,22 +471,19 @@ def run_checks(params, context):
         leaf = dict((key, chain[0].get(key)) for key in ('subject', 'issuer', 'alt_names', 'not_before', 'not_after'))
         leaf['verified'] = shake.certificate_verified
         leaf['verify_error'] = shake.verify_message
-    outcome = dict(
-        changed=False, tls_version=shake.version, cipher=shake.cipher,
+    return check_module.run_result(
+        found, 'TLS', check_module.elapsed_ms(started), tls_version=shake.version, cipher=shake.cipher,
         client_certificate_requested=(shake.server.certificate_requested
                                       if shake.server.hello_done or shake.server.certificate_requested else None),
         server_handshake_messages=shake.server.handshake_names, server_alerts=shake.server.alert_names,
         handshake_error=None if shake.completed else (shake.error or shake.tcp_error),
         peer_certificate=leaf, certificate_chain=[{'subject': item.get('subject'), 'issuer': item.get('issuer')} for item in chain],
-        websocket=websocket, checks=found, duration_ms=netprobe.ms(time.monotonic() - started),
-        msg=None)
-    outcome.update(checks.module_outcome(found, 'TLS'))
-    return outcome
+        websocket=websocket)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    check_module.run(
+        dict(
             address=dict(type='str', required=True),
             port=dict(type='int', default=443),
             server_name=dict(type='str', required=True),
@@ -489,18 +491,9 @@ def main():
             client_cert=dict(type='path'),
             client_key=dict(type='path'),
             path=dict(type='str', default='/link/v1'),
-            timeout=dict(type='float', default=3),
+            timeout=check_module.timeout_option(),
         ),
-        required_together=[('client_cert', 'client_key')],
-        supports_check_mode=True,
-    )
-    problems = check_input(module.params)
-    if problems:
-        module.fail_json(msg='; '.join(problems))
-    context, problem = build_context(module.params)
-    if problem:
-        module.fail_json(msg=problem)
-    module.exit_json(**run_checks(module.params, context))
+        check_input, run_checks, required_together=[('client_cert', 'client_key')])
 
 
 if __name__ == '__main__':

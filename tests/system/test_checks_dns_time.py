@@ -226,6 +226,29 @@ def test_time_server_name_is_resolved_through_the_configured_dns_server(fresh_la
     assert [(entry['server'], entry['name']) for entry in _dns_queries(fresh_lab, dns_mark)] == [(LAB_DNS, 'time.lab')]
 
 
+def test_time_server_name_goes_to_the_backup_dns_server_when_the_first_does_not_answer(fresh_lab, run_playbook):
+    fresh_lab.control('POST', '/lab/dns/%s/mode' % LAB_DNS_WITHOUT_AVAYA, {'mode': 'silent'})
+    dns_mark, sntp_mark = _dns_mark(fresh_lab), _sntp_mark(fresh_lab)
+    results = _run(run_playbook, [
+        _time_task('backup', server='time.lab', dns_server=LAB_DNS_WITHOUT_AVAYA, backup_dns_server=LAB_DNS, time_zone='UTC',
+                   timeout=1),
+        # Without the backup the same primary leaves the name unresolved: the backup is what made the difference.
+        _time_task('alone', server='time.lab', dns_server=LAB_DNS_WITHOUT_AVAYA, time_zone='UTC', timeout=1),
+    ])
+    backup = _checked(results['backup'])
+    assert backup['passed'] is True and backup['address'] == LAB_SNTP and backup['resolved_through'] == 'backup_dns_server'
+    reachable = _by_check(backup)['time.source_reachable']
+    assert reachable['details']['resolved_through'] == 'backup_dns_server' and reachable['details']['addresses'] == [LAB_SNTP]
+    alone = _checked(results['alone'])
+    assert alone['failed_checks'] == ['time.source_reachable'] and alone['address'] is None
+    assert 'the DNS server %s: no answer within 1 s' % LAB_DNS_WITHOUT_AVAYA in _by_check(alone)['time.source_reachable']['hint']
+    # The lab's logs: the silent first server was asked first, once per task, the backup once; one SNTP query went out.
+    queries = [(entry['server'], entry['name'], entry['rcode']) for entry in _dns_queries(fresh_lab, dns_mark)]
+    assert sorted(queries, key=str) == sorted([(LAB_DNS_WITHOUT_AVAYA, 'time.lab', None), (LAB_DNS_WITHOUT_AVAYA, 'time.lab', None),
+                                               (LAB_DNS, 'time.lab', 'NOERROR')], key=str)
+    assert [entry['answered'] for entry in _sntp_queries(fresh_lab, sntp_mark)] == [True]
+
+
 def test_time_skewed_source_fails_with_the_measured_offset(fresh_lab, run_playbook):
     fresh_lab.control('POST', '/lab/sntp', {'skew_seconds': 3600})
     result = _checked(_run(run_playbook, [_time_task('time', server=LAB_SNTP, time_zone='Europe/London')])['time'])

@@ -17,8 +17,8 @@ from ansible_collections.ipoffice.subscription.plugins.module_utils import readi
 from browser import evaluate
 from conftest import API_PASSWORD
 from fleet_report import fleet_document
-from linklab import (LAB_DNS_WITHOUT_AVAYA, SHAPED_SERVER, com_port, configure, report_check as _check, report_system as _system,
-                     run_role_playbook, wait_state)
+from linklab import (LAB_DNS, LAB_DNS_WITHOUT_AVAYA, LAB_SNTP, SHAPED_SERVER, com_port, configure, report_check as _check,
+                     report_system as _system, run_role_playbook, set_system, wait_state)
 
 
 def _validate(lab, tmp_path, host, *args):
@@ -73,6 +73,22 @@ def test_dns_without_the_avaya_sub_record(fresh_lab, tmp_path):
     configure(fresh_lab, 'ip500-single', dns=LAB_DNS_WITHOUT_AVAYA)
     entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'dns.server_address')
     assert 'avaya-sub.com' in _check(entry, 'dns.server_address')['hint']
+
+
+def test_a_time_server_name_goes_to_the_nodes_backup_dns_server_when_the_first_does_not_answer(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single', time_server='time.lab')
+    set_system(fresh_lab, 'ip500-single', DNS={'DNSServerIPAddress': LAB_DNS_WITHOUT_AVAYA, 'BackupDNSServerIPAddress': LAB_DNS,
+                                               'DNSDomain': ''})
+    fresh_lab.control('POST', '/lab/dns/%s/mode' % LAB_DNS_WITHOUT_AVAYA, {'mode': 'silent'})
+    proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single', '-e', 'validate_check_timeout=1')
+    entry = _system(report, 'ip500-single')
+    reachable = _check(entry, 'time.source_reachable')
+    assert reachable['status'] == 'pass', reachable
+    assert reachable['details']['resolved_through'] == 'backup_dns_server' and reachable['details']['addresses'] == [LAB_SNTP]
+    assert _check(entry, 'time.offset')['status'] == 'pass'
+    # The silent first server costs dns_check its lookup time, as it costs the IP Office.
+    assert _check(entry, 'dns.server_reachable')['status'] == 'pass' and 'dns.lookup_time' in entry['failed_checks']
+    assert [name for name in entry['failed_checks'] if name.startswith('time.')] == [] and proc.returncode != 0, output[-4000:]
 
 
 def test_a_server_name_with_two_addresses(fresh_lab, tmp_path):

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import dnsquery
+from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.dns_fakes import BACKUP, PRIMARY, attempt, scripted
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -156,3 +157,114 @@ def test_a_server_that_never_answers_costs_the_timeout():
     finally:
         silent.close()
     assert attempt['rcode'] is None and attempt['error'] == 'no answer within 0.3 s' and attempt['elapsed_ms'] >= 290
+
+
+# --- the resolver policy: primary, then backup ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('server, backup, expected', [
+    (PRIMARY, BACKUP, [PRIMARY, BACKUP]),
+    (PRIMARY, None, [PRIMARY]),
+    (PRIMARY, '', [PRIMARY]),
+    (PRIMARY, PRIMARY, [PRIMARY]),
+    (None, BACKUP, [BACKUP]),
+    ('', None, []),
+])
+def test_the_servers_are_asked_primary_first_each_once(server, backup, expected):
+    assert dnsquery.servers_in_order(server, backup) == expected
+
+
+def test_an_answer_from_the_first_server_never_asks_the_backup():
+    asker = scripted({(PRIMARY, 'a.example'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.1']}})
+    item = dnsquery.lookup('a.example', [PRIMARY, BACKUP], 53, 3, asker)
+    assert item['answer']['server'] == PRIMARY and item['answer']['addresses'] == ['192.0.2.1']
+    assert [call[0] for call in asker.calls] == [PRIMARY]
+
+
+def test_nxdomain_settles_the_name_without_the_backup():
+    asker = scripted({(PRIMARY, 'a.example'): {'rcode': 'NXDOMAIN'}, (BACKUP, 'a.example'): {'rcode': 'NOERROR'}})
+    item = dnsquery.lookup('a.example', [PRIMARY, BACKUP], 53, 3, asker)
+    assert item['answer']['rcode'] == 'NXDOMAIN' and len(asker.calls) == 1
+
+
+@pytest.mark.parametrize('first', [{'error': 'no answer within 3 s', 'elapsed_ms': 3000.0}, {'rcode': 'REFUSED'},
+                                   {'rcode': 'SERVFAIL'}, {'error': 'Network is unreachable'}])
+def test_no_usable_answer_goes_to_the_backup_once_and_the_time_adds_up(first):
+    asker = scripted({(PRIMARY, 'a.example'): first,
+                      (BACKUP, 'a.example'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.1'], 'elapsed_ms': 4.0}})
+    item = dnsquery.lookup('a.example', [PRIMARY, BACKUP], 53, 3, asker)
+    assert [call[0] for call in asker.calls] == [PRIMARY, BACKUP]
+    assert item['answer']['server'] == BACKUP
+    assert item['elapsed_ms'] == round(first.get('elapsed_ms', 5.0) + 4.0, 1)
+
+
+def test_without_an_answer_nothing_settles_and_no_server_is_asked_twice():
+    asker = scripted({})
+    item = dnsquery.lookup('a.example', [PRIMARY, BACKUP], 53, 1.5, asker)
+    assert item['answer'] is None and [call[0] for call in asker.calls] == [PRIMARY, BACKUP]
+    assert all(call[3] == 1.5 and call[1] == 53 for call in asker.calls)
+
+
+def test_attempts_are_told_as_what_each_server_did():
+    assert dnsquery.attempt_text(attempt(PRIMARY, error='no answer within 3 s')) == '192.0.2.53: no answer within 3 s'
+    assert dnsquery.attempt_text(attempt(BACKUP, 'REFUSED')) == '192.0.2.54 answered REFUSED'
+
+
+class UdpDns(object):
+    """A DNS server on one loopback address and port that answers every A query with its records (rcode NOERROR),
+    or with NXDOMAIN, or never (silent); it keeps the names it was asked, in order."""
+
+    def __init__(self, address, port=0, found=(), mode='answer'):
+        self.found, self.mode, self.asked = list(found), mode, []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, port))
+        self.address, self.port = self.sock.getsockname()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, client = self.sock.recvfrom(512)
+            except OSError:
+                return   # closed
+            name = str(dns.message.from_wire(data).question[0].name).rstrip('.')
+            self.asked.append(name)
+            if self.mode == 'answer':
+                self.sock.sendto(answer_to(data, name, self.found), client)
+            elif self.mode == 'nxdomain':
+                self.sock.sendto(answer_to(data, name, rcode=dns.rcode.NXDOMAIN), client)
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(5)
+
+
+def _primary_and_backup(primary_mode):
+    """A backup that answers on 127.0.0.3 and a primary on 127.0.0.2, the same port (a system asks port 53 of both)."""
+    backup = UdpDns('127.0.0.3', found=['192.0.2.44'])
+    return UdpDns('127.0.0.2', backup.port, mode=primary_mode), backup
+
+
+def test_a_primary_that_does_not_answer_hands_the_name_to_the_backup_over_real_sockets():
+    primary, backup = _primary_and_backup('silent')
+    try:
+        item = dnsquery.lookup('time.lab', dnsquery.servers_in_order(primary.address, backup.address), backup.port, 0.3)
+    finally:
+        primary.close()
+        backup.close()
+    assert primary.asked == ['time.lab'] and backup.asked == ['time.lab']
+    assert [entry['server'] for entry in item['attempts']] == ['127.0.0.2', '127.0.0.3']
+    assert item['attempts'][0]['error'] == 'no answer within 0.3 s' and item['attempts'][0]['rcode'] is None
+    assert item['answer']['server'] == '127.0.0.3' and item['answer']['addresses'] == ['192.0.2.44']
+
+
+def test_a_primary_that_says_nxdomain_is_believed_over_real_sockets():
+    primary, backup = _primary_and_backup('nxdomain')
+    try:
+        item = dnsquery.lookup('time.lab', [primary.address, backup.address], backup.port, 2)
+    finally:
+        primary.close()
+        backup.close()
+    assert primary.asked == ['time.lab'] and backup.asked == []
+    assert item['answer']['server'] == '127.0.0.2' and item['answer']['rcode'] == 'NXDOMAIN'

@@ -19,7 +19,7 @@ def test_good_port_lists(value):
 
 @pytest.mark.parametrize('value, fragment', [
     ([], 'ports must be a non-empty list'), (None, 'ports must be a non-empty list'),
-    ([443, 443], 'ports must not name a port twice: got [443, 443]'), ([0], 'ports[0] must be a TCP port from 1 to 65535: got 0'),
+    ([443, 443], 'ports must not name a port twice: got [443, 443]'), ([0], 'ports[0] must be a TCP port from 1 to 65535: got 0 (in [0])'),
     ([443, 70000], 'ports[1] must be a TCP port'), ([True], 'ports[0] must be a TCP port'),
     (list(range(1, 18)), 'ports must list at most 16 ports: got 17'),
 ])

@@ -42,6 +42,7 @@ CHECKS = [
     ('check_time_zone', ()), ('check_range', (0, 255)), ('check_customer_id', ()), ('check_port_list', ()),
     ('check_url_path', ()), ('check_license_server', ()), ('check_server_ipv4', ()), ('check_time_server', ()),
     ('check_dns_domain', ()), ('check_gateway', ('LAN1', '192.0.2.1', '255.255.255.0')), ('check_password', ()),
+    ('check_timeout', ()),
 ]
 
 
@@ -214,6 +215,12 @@ def test_property_positive_accepts_up_to_the_maximum(number, whole):
 def test_property_positive_refuses_zero_negatives_too_large_and_non_numbers(value):
     message = v.check_positive(OPTION, value, maximum=10)
     assert message.startswith(OPTION + ' must be more than 0 and at most 10: got ')
+
+
+@PROPERTY
+@given(anything)
+def test_property_a_check_timeout_is_positive_up_to_the_one_limit(value):
+    assert v.check_timeout(OPTION, value) == v.check_positive(OPTION, value, maximum=v.MAX_CHECK_TIMEOUT)
 
 
 @PROPERTY

@@ -13,26 +13,9 @@ import time
 import pytest
 
 from ansible_collections.ipoffice.subscription.plugins.modules import dns_check
+from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.dns_fakes import BACKUP, PRIMARY, attempt, scripted
 
-PRIMARY = '192.0.2.53'
-BACKUP = '192.0.2.54'
 RESULT_KEYS = {'check', 'status', 'passed', 'measured', 'limit', 'unit', 'summary', 'hint', 'details'}
-
-
-def attempt(server, rcode=None, addresses=(), error=None, elapsed_ms=5.0):
-    return {'server': server, 'rcode': rcode, 'addresses': list(addresses), 'error': error, 'elapsed_ms': elapsed_ms}
-
-
-def scripted(answers):
-    """An asker that answers from {(server, name): attempt-kwargs} and records every call."""
-    calls = []
-
-    def asker(server, port, name, timeout):
-        calls.append((server, port, name, timeout))
-        spec = answers.get((server, name), {'error': 'no answer within %g s' % timeout, 'elapsed_ms': timeout * 1000})
-        return attempt(server, **spec)
-    asker.calls = calls
-    return asker
 
 
 def settled(name, rcode='NOERROR', addresses=('192.0.2.44',), server=PRIMARY, elapsed_ms=5.0):
@@ -42,39 +25,6 @@ def settled(name, rcode='NOERROR', addresses=('192.0.2.44',), server=PRIMARY, el
 
 def unsettled(name, attempts):
     return {'name': name, 'attempts': attempts, 'answer': None, 'elapsed_ms': sum(a['elapsed_ms'] for a in attempts)}
-
-
-# --- lookup: first server, then the backup ----------------------------------------------------------------------
-
-def test_an_answer_from_the_first_server_never_asks_the_backup():
-    asker = scripted({(PRIMARY, 'a.example'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.1']}})
-    item = dns_check.lookup('a.example', [PRIMARY, BACKUP], 53, 3, asker)
-    assert item['answer']['server'] == PRIMARY and item['answer']['addresses'] == ['192.0.2.1']
-    assert [call[0] for call in asker.calls] == [PRIMARY]
-
-
-def test_nxdomain_settles_the_name_without_the_backup():
-    asker = scripted({(PRIMARY, 'a.example'): {'rcode': 'NXDOMAIN'}, (BACKUP, 'a.example'): {'rcode': 'NOERROR'}})
-    item = dns_check.lookup('a.example', [PRIMARY, BACKUP], 53, 3, asker)
-    assert item['answer']['rcode'] == 'NXDOMAIN' and len(asker.calls) == 1
-
-
-@pytest.mark.parametrize('first', [{'error': 'no answer within 3 s', 'elapsed_ms': 3000.0}, {'rcode': 'REFUSED'},
-                                   {'rcode': 'SERVFAIL'}, {'error': 'Network is unreachable'}])
-def test_no_usable_answer_goes_to_the_backup_once_and_the_time_adds_up(first):
-    asker = scripted({(PRIMARY, 'a.example'): first,
-                      (BACKUP, 'a.example'): {'rcode': 'NOERROR', 'addresses': ['192.0.2.1'], 'elapsed_ms': 4.0}})
-    item = dns_check.lookup('a.example', [PRIMARY, BACKUP], 53, 3, asker)
-    assert [call[0] for call in asker.calls] == [PRIMARY, BACKUP]
-    assert item['answer']['server'] == BACKUP
-    assert item['elapsed_ms'] == round(first.get('elapsed_ms', 5.0) + 4.0, 1)
-
-
-def test_without_an_answer_nothing_settles_and_no_server_is_asked_twice():
-    asker = scripted({})
-    item = dns_check.lookup('a.example', [PRIMARY, BACKUP], 53, 1.5, asker)
-    assert item['answer'] is None and [call[0] for call in asker.calls] == [PRIMARY, BACKUP]
-    assert all(call[3] == 1.5 and call[1] == 53 for call in asker.calls)
 
 
 # --- dns.server_address: exactly one address --------------------------------------------------------------------
