@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, monitoring, profiles, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, link_status, monitoring, profiles, validators
 from ansible_collections.ipoffice.subscription.plugins.module_utils import report_html, report_junit
 
 READY = 'ready'
@@ -297,22 +297,20 @@ def _at_vantage(results, text):
 
 
 def link_checks(status_node):
-    """First connection and licences, from subscription_status's facts of one node."""
+    """First connection and licences, from subscription_status's facts of one node (link_status.judge_link's rule).
+
+    No link status at all is not measured (and so never ready: the verdict is unverified at best)."""
     if not status_node:
-        return [checks.result('link.first_connection', checks.NOT_MEASURED, summary='the link status could not be read')]
+        return [checks.result('link.first_connection', checks.NOT_MEASURED, limit='connected to COM',
+                              summary='not measured: the link status could not be read')]
     link = status_node.get('link') or {}
-    licences = status_node.get('licence_status') or {}
-    connected = link.get('state') == 'connected'
-    reason = link.get('reason_text') or link.get('reason') or link.get('state')
+    judged = link_status.judge_link(status_node)
+    connected = judged['connected']
     results = [checks.passed_if(
         'link.first_connection', connected, measured=('connected on port %s' % link.get('port')) if connected else link.get('state'),
-        limit='connected to COM', hint='the link is not up: %s' % reason, summary='link to COM',
-        reason=link.get('reason'))]
+        limit='connected to COM', hint=judged['text'], summary='link to COM', reason=link.get('reason'))]
     if connected:
-        results.append(checks.passed_if(
-            'link.licences', licences.get('state') == 'valid', measured=licences.get('state'), limit='valid',
-            hint='some subscriptions are not valid: whoever orders subscriptions renews them with the order desk',
-            summary='subscription licences'))
+        results.append(monitoring.licences_check(status_node))
     return results
 
 

@@ -62,7 +62,8 @@ def test_the_devices_today_is_its_newest_timestamp_not_the_controllers():
 def test_a_healthy_connected_node_passes_every_check():
     results = monitoring.node_checks(CONNECTED, 30, fallback_today=datetime.date(2000, 1, 1))
     assert [item['check'] for item in results] == [
-        'link.state', 'grace.days_left', 'alarms.active', 'entitlement.Subscription Power User', 'entitlement.Subscription SIP Trunk Channels']
+        'link.state', 'link.licences', 'grace.days_left', 'alarms.active', 'entitlement.Subscription Power User',
+        'entitlement.Subscription SIP Trunk Channels']
     assert checks.add_up(results)['passed'] is True
     power = by_name(results)['entitlement.Subscription Power User']
     # Counted from the device's date (2026-11-24), not the fallback's (2000).
