@@ -172,7 +172,7 @@ def test_the_monitoring_report_needs_attention_and_says_so_in_its_own_words():
     assert lines[0].startswith('beta (192.0.2.1): NEEDS ATTENTION - link.state: the link to COM is down')
     assert lines[2] == ('gamma (192.0.2.3): not applicable: no link of its own - '
                         'a Server Edition secondary has no subscription link of its own: the Primary carries it')
-    assert lines[-1] == 'fleet: 1 of 2 systems healthy, 1 need attention, 1 not applicable'
+    assert lines[-1] == 'fleet: 1 of 2 systems healthy, 1 need attention, 1 not applicable, 0 unverified'
     page = readiness.to_html(doc)
     assert '<title>IP Office subscription monitoring</title>' in page and 'What needs attention' in page
     # The first row of an area carries the anchor the summary table links to.
@@ -181,7 +181,8 @@ def test_the_monitoring_report_needs_attention_and_says_so_in_its_own_words():
 
 def test_the_readiness_report_keeps_its_words():
     doc = readiness.document([], 'now')
-    assert doc['kind'] == 'readiness' and readiness.text_lines(doc) == ['fleet: 0 of 0 systems ready, 0 not ready, 0 without a link of their own']
+    assert doc['kind'] == 'readiness'
+    assert readiness.text_lines(doc) == ['fleet: 0 of 0 systems ready, 0 not ready, 0 without a link of their own, 0 unverified']
     assert '<h1>IP Office subscription readiness</h1>' in readiness.to_html(doc)
 
 
