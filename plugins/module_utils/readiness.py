@@ -481,7 +481,8 @@ def unreadable_host(host, error):
     return {
         'system': host, 'inventory_host': host, 'node_address': None, 'system_type': None, 'role': None,
         'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
-        'failed_checks': ['api.readable'], 'not_measured': [], 'unmeasured_requirements': [], 'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
+        'failed_checks': ['api.readable'], 'not_measured': [], 'unmeasured_requirements': [],
+        'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
         'notes': ['the system could not be read: %s' % error], 'checks': [result], 'api_profile': None, 'manual_steps': [],
         'vantage_point': None,
         'reboot_pending': None,

@@ -247,8 +247,9 @@ report:
         One entry per system, failing ones first, then unverified ones. Each has C(system), C(inventory_host),
         C(node_address), C(system_type), C(role), C(holds_subscription_link), C(verdict) (V(ready), V(unverified),
         V(not_ready) or V(no_link_expected)), C(link), C(failed_checks), C(not_measured), C(unmeasured_requirements)
-        (the checks of a requirement that were not measured), C(counts), C(notes), C(checks), C(api_profile), C(manual_steps), C(reboot_pending) (true while a change of
-        this run waits for the system's reboot, its C(reboot) manual step open; null when the system could not be read)
+        (the checks of a requirement that were not measured), C(counts), C(notes), C(checks), C(api_profile),
+        C(manual_steps), C(reboot_pending) (true while a change of this run waits for the system's reboot, its
+        C(reboot) manual step open; null when the system could not be read)
         and C(vantage_point) (C(kind) V(controller) or V(probe_host), C(host), C(address) and C(text); V(null) when not
         known or the system has no link of its own).
         Each check has C(check), C(status), C(passed), C(measured), C(limit), C(unit), C(summary), C(hint) and
