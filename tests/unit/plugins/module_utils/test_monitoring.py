@@ -274,3 +274,17 @@ def test_the_period_comes_from_the_documented_pbxlicense_field_else_from_the_see
     # A node with the link status resource measures all of it itself: the alarm is only kept for the report.
     node = monitoring.with_evidence(error_mode(), {}, alarm=dict(ALARM, address='192.0.2.1'))
     assert node['grace']['days_left'] == 28 and node['alarm']['grace_day'] == 3 and len(node['alarms']) == 3
+
+
+def test_a_network_check_not_measured_leaves_a_healthy_link_unverified_in_the_monitoring_report():
+    """The monitor runs the validate role's network checks for a node judged from its licences: one of them not
+    measured (throughput against a real COM) makes the system unverified, counted apart; not a need for attention."""
+    throughput = checks.result('quality.throughput', checks.NOT_MEASURED, limit=128, unit='kbit/s',
+                               summary='not measured: a real COM offers no throughput test; measured only against the lab')
+    collected = [{'check': 'quality', 'results': [{'item': NODE, 'checks': [throughput]}]}]
+    report = readiness.system_report('h', NODE, CONNECTED, collected, kind=readiness.MONITORING)
+    assert report['verdict'] == readiness.UNVERIFIED and report['failed_checks'] == []
+    doc = readiness.document([report], 'now', readiness.MONITORING)
+    assert doc['fleet']['not_ready'] == 0 and doc['fleet']['unverified'] == 1 and doc['fleet']['all_ready'] is False
+    assert readiness.text_lines(doc)[0].startswith('site-1 (192.0.2.1): UNVERIFIED - not measured: quality.throughput (a real COM')
+    assert readiness.text_lines(doc)[-1] == 'fleet: 0 of 1 systems healthy, 0 need attention, 0 not applicable, 1 unverified'
