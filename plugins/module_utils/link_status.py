@@ -202,13 +202,14 @@ def judge_link(node):
         reason = link.get('reason_text') or link.get('reason') or link.get('state') or 'unknown'
         found.update(problem=NOT_CONNECTED, text='the link is not up: %s' % reason)
     elif licences in (None, 'none'):
-        found.update(problem=NO_LICENCES, text='the link is up, but COM delivered no subscription licences: check the customer ID '
-                                               'and the order')
+        found.update(problem=NO_LICENCES, text='the link is up, but COM delivered no subscription licences: the installer compares the '
+                                               'customer ID with the order e-mail, and whoever orders subscriptions asks the order desk')
     elif licences != 'valid':
-        found.update(problem=LICENCES_NOT_VALID, text='some subscription licences are %s: renew them with the order desk'
-                     % licences.replace('_', ' '))
+        found.update(problem=LICENCES_NOT_VALID, text='some subscription licences are %s: whoever orders subscriptions renews them with '
+                                                     'the order desk' % licences.replace('_', ' '))
     elif summary.get('grace'):
-        found.update(problem=LICENCES_ON_GRACE, text='the link is up, but licences still run on the grace period')
+        found.update(problem=LICENCES_ON_GRACE, text='the link is up, but licences still run on the grace period: wait for the next '
+                                                     'licence check, and if it stays, whoever orders subscriptions asks the order desk')
     else:
         found.update(ready=True, problem=None, text=None)
     return found
