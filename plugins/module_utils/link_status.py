@@ -181,6 +181,13 @@ LICENCES_NOT_VALID = 'licences_not_valid'  # connected, and some licences are ex
 LICENCES_ON_GRACE = 'licences_on_grace'    # connected, and a licence still runs on the grace period
 
 
+_NO_LICENCES_TEXT = ('the link is up, but COM delivered no subscription licences: the installer compares the customer ID with the '
+                     'order e-mail, and whoever orders subscriptions asks the order desk')
+_NOT_VALID_TEXT = 'some subscription licences are %s: whoever orders subscriptions renews them with the order desk'
+_ON_GRACE_TEXT = ('the link is up, but licences still run on the grace period: wait for the next licence check, and if it stays, '
+                  'whoever orders subscriptions asks the order desk')
+
+
 def judge_link(node):
     """The one judgement of a node's link, from its subscription_status facts (node_status or node_status_from_licences).
 
@@ -202,14 +209,11 @@ def judge_link(node):
         reason = link.get('reason_text') or link.get('reason') or link.get('state') or 'unknown'
         found.update(problem=NOT_CONNECTED, text='the link is not up: %s' % reason)
     elif licences in (None, 'none'):
-        found.update(problem=NO_LICENCES, text='the link is up, but COM delivered no subscription licences: the installer compares the '
-                                               'customer ID with the order e-mail, and whoever orders subscriptions asks the order desk')
+        found.update(problem=NO_LICENCES, text=_NO_LICENCES_TEXT)
     elif licences != 'valid':
-        found.update(problem=LICENCES_NOT_VALID, text='some subscription licences are %s: whoever orders subscriptions renews them with '
-                                                     'the order desk' % licences.replace('_', ' '))
+        found.update(problem=LICENCES_NOT_VALID, text=_NOT_VALID_TEXT % licences.replace('_', ' '))
     elif summary.get('grace'):
-        found.update(problem=LICENCES_ON_GRACE, text='the link is up, but licences still run on the grace period: wait for the next '
-                                                     'licence check, and if it stays, whoever orders subscriptions asks the order desk')
+        found.update(problem=LICENCES_ON_GRACE, text=_ON_GRACE_TEXT)
     else:
         found.update(ready=True, problem=None, text=None)
     return found
