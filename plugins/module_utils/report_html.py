@@ -58,6 +58,7 @@ REBOOT_CHECK = 'reboot.pending'
 # Colours of the verdicts; a verdict without one (a new code) gets NEUTRAL, and still its own CSS class.
 VERDICT_COLOURS = {'ready': '#2e7d32', 'not_ready': '#c62828', 'unverified': '#ef6c00', 'no_link_expected': '#78909c'}
 NEUTRAL = '#8d6e00'
+OPTIONAL_TILES = ('unverified',)
 
 _STATUS_TEXT = {checks.PASS: 'pass', checks.FAIL: 'FAIL', checks.NOT_MEASURED: 'not measured'}
 _STATUS_RANK = {checks.FAIL: 0, checks.NOT_MEASURED: 1, checks.PASS: 2}
@@ -267,9 +268,10 @@ def page_model(doc, words_of_kind, verdict_text, controller_warning, monitoring_
         headings.append('pending reboot')
     codes = list(verdicts)
     codes.extend(code for code in (report.get('verdict') for report in reports) if code not in codes)
+    # A verdict whose tile is optional (unverified) shows only when a system has it: the first screen stays for the table.
     tiles = [{'code': _css_code(code), 'count': sum(1 for report in reports if report.get('verdict') == code),
               'label': words_of_kind['tiles'].get(code) or _verdict_text(code, verdicts)} for code in codes
-             if code in words_of_kind['tiles'] or any(report.get('verdict') == code for report in reports)]
+             if (code in words_of_kind['tiles'] and code not in OPTIONAL_TILES) or any(report.get('verdict') == code for report in reports)]
     fleet = doc.get('fleet') or {}
     by_name = dict((report.get('system'), report) for report in reports)
     blockers = []
