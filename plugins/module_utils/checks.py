@@ -62,6 +62,16 @@ def add_up(results):
     return {'passed': not failed, 'failed': failed, 'not_measured': unmeasured, 'counts': counts}
 
 
+def unmeasured_text(results, names):
+    """"not measured: a (why); b (why)" for the checks named, each with its summary's reason."""
+    found = dict((item['check'], item) for item in results)
+    reasons = []
+    for name in names:
+        summary = (found.get(name) or {}).get('summary') or 'no reason given'
+        reasons.append('%s (%s)' % (name, summary[len('not measured: '):] if summary.startswith('not measured: ') else summary))
+    return 'not measured: %s' % '; '.join(reasons)
+
+
 def module_outcome(results, kind):
     """What a check module returns about its results: add_up's summary plus msg.
 

@@ -7,17 +7,21 @@
 
 Pure functions over the facts of the schema's SubscriptionStatus and License
 entities, so the module, the roles' checks and the unit tests read a status the
-same way.
+same way. The licence status codes and the judgement of a link (judge_link)
+live here and nowhere else: subscription_status (``ready``), the readiness
+report (``link.first_connection``, ``link.licences``) and the monitoring report
+(``link.state``, ``entitlements.received``) all call them.
 """
 
 from __future__ import annotations
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import schema
 
-# Licence Status numbers of the guide (§4.3) that this collection reasons about.
+# Licence Status of the guide (§4.3): the collection's one table of the codes.
+INVALID = 0
 VALID = 1
 EXPIRED = 2
-INVALID = 0
+LICENCE_STATUS = {INVALID: 'invalid', VALID: 'valid', EXPIRED: 'expired', 3: 'token_expired', 4: 'unknown', 5: 'dormant', 6: 'obsolete'}
 
 # Licence Source of a licence a remote server delivered (guide §4.3: 3 MappedRemote).
 REMOTE_SOURCE = 3
@@ -25,6 +29,11 @@ REMOTE_SOURCE = 3
 # What a node's link verdict rests on.
 LINK_STATUS = 'link_status'   # the model's SubscriptionStatus resource (the lab serves it)
 LICENCES = 'licences'         # only Avaya's documented licences (Status, IsGrace, ExpiryDate)
+
+
+def licence_status_word(code):
+    """The guide's licence Status code in words (valid, expired, invalid, ...); unknown for a code it does not list."""
+    return LICENCE_STATUS.get(code, 'unknown')
 
 
 def link_facts(status):
@@ -69,7 +78,7 @@ def entitlement_facts(licence):
         'display_name': licence.get('display_name'),
         'quantity': licence.get('quantity'),
         'expiry_date': expiry.replace('/', '-') or None,
-        'status': schema.LICENSE_STATUS.get(licence.get('status'), 'unknown'),
+        'status': licence_status_word(licence.get('status')),
         'is_grace': bool(licence.get('is_grace')),
     }
 
@@ -112,7 +121,7 @@ def node_status(status, licences):
         'entitlements': [entitlement_facts(licence) for licence in licences],
         'licence_status': licence_summary(licences),
     }
-    facts['ready'] = facts['link']['state'] == 'connected' and facts['licence_status']['state'] == 'valid'
+    facts['ready'] = judge_link(facts)['ready']
     return facts
 
 
@@ -160,5 +169,51 @@ def node_status_from_licences(licences):
         'entitlements': [entitlement_facts(licence) for licence in licences],
         'licence_status': summary,
     }
-    facts['ready'] = state == 'connected'
+    facts['ready'] = judge_link(facts)['ready']
     return facts
+
+
+# What judge_link finds wrong with a node's link, as stable codes.
+NO_STATUS = 'no_status'                    # nothing was read about the link: never ready, and not a measurement either
+NOT_CONNECTED = 'not_connected'            # the link is not up (link.state says how)
+NO_LICENCES = 'no_licences'                # connected, and COM delivered no subscription licence
+LICENCES_NOT_VALID = 'licences_not_valid'  # connected, and some licences are expired, invalid or of another status
+LICENCES_ON_GRACE = 'licences_on_grace'    # connected, and a licence still runs on the grace period
+
+
+_NO_LICENCES_TEXT = ('the link is up, but COM delivered no subscription licences: the installer compares the customer ID with the '
+                     'order e-mail, and whoever orders subscriptions asks the order desk')
+_NOT_VALID_TEXT = 'some subscription licences are %s: whoever orders subscriptions renews them with the order desk'
+_ON_GRACE_TEXT = ('the link is up, but licences still run on the grace period: wait for the next licence check, and if it stays, '
+                  'whoever orders subscriptions asks the order desk')
+
+
+def judge_link(node):
+    """The one judgement of a node's link, from its subscription_status facts (node_status or node_status_from_licences).
+
+    Ready only when the link is connected AND its subscription licences are all
+    valid with none on the grace period: a link that delivered no licences is not
+    ready (strict: a connected node without licences has nothing to run its
+    subscriptions on). Returns {'ready', 'connected', 'problem' (None or one of
+    the codes above), 'text' (why, in words; None when ready), 'licences' (the
+    licence summary's state)}.
+    """
+    if not node or not isinstance(node.get('link'), dict):
+        return {'ready': False, 'connected': False, 'problem': NO_STATUS, 'licences': None,
+                'text': 'the link status could not be read'}
+    link = node['link']
+    summary = node.get('licence_status') or {}
+    licences = summary.get('state')
+    found = {'ready': False, 'connected': link.get('state') == 'connected', 'licences': licences}
+    if not found['connected']:
+        reason = link.get('reason_text') or link.get('reason') or link.get('state') or 'unknown'
+        found.update(problem=NOT_CONNECTED, text='the link is not up: %s' % reason)
+    elif licences in (None, 'none'):
+        found.update(problem=NO_LICENCES, text=_NO_LICENCES_TEXT)
+    elif licences != 'valid':
+        found.update(problem=LICENCES_NOT_VALID, text=_NOT_VALID_TEXT % licences.replace('_', ' '))
+    elif summary.get('grace'):
+        found.update(problem=LICENCES_ON_GRACE, text=_ON_GRACE_TEXT)
+    else:
+        found.update(ready=True, problem=None, text=None)
+    return found

@@ -228,7 +228,7 @@ def link_check(status_node):
     reason = link.get('reason_text') or link.get('reason')
     licences = from_licences(status_node)
     details = {'state': state, 'reason': link.get('reason'), 'evidence': _evidence(status_node)}
-    if state == 'connected':
+    if link_status.judge_link(status_node)['connected']:
         if licences:
             return checks.result('link.state', checks.PASS, measured='valid licences, none on the grace period', limit='connected to COM',
                                  summary='the link to COM delivered valid licences and none runs on the grace period', **details)
@@ -280,6 +280,15 @@ def link_check(status_node):
     return checks.result('link.state', checks.FAIL, measured=link.get('device_state') or state, limit='connected to COM',
                          summary='the device reports a link state this collection does not know',
                          hint='look at the system in Web Manager; the state is reported as the device gave it', **details)
+
+
+def licences_check(status_node):
+    """link.licences of a connected node: link_status.judge_link's rule (valid subscription licences, none on the grace
+    period), the same check in the readiness and the monitoring report. A connected node without licences fails."""
+    judged = link_status.judge_link(status_node)
+    return checks.passed_if('link.licences', judged['ready'], measured=judged['licences'], limit='valid, none on the grace period',
+                            hint=judged['text'], summary='subscription licences', problem=judged['problem'],
+                            evidence=_evidence(status_node))
 
 
 def grace_check(status_node):
@@ -391,13 +400,16 @@ def entitlement_checks(status_node, warning_days, today):
 
 
 def node_checks(status_node, warning_days=DEFAULT_EXPIRY_WARNING_DAYS, fallback_today=None):
-    """Every monitoring check of one link-holding node: link, grace period, alarms, then each entitlement.
+    """Every monitoring check of one link-holding node: link (and its licences when connected), grace period, alarms,
+    then each entitlement.
 
     Days left are counted from reference_date(): the device's date, else fallback_today.
     """
     if warning_days is None or int(warning_days) < 0:
         raise ValueError('the expiry warning must be 0 days or more, got %r' % (warning_days,))
     results = [link_check(status_node)]
+    if link_status.judge_link(status_node)['connected']:
+        results.append(licences_check(status_node))
     if status_node:
         today = reference_date(status_node, fallback_today)[0]
         results += [grace_check(status_node), alarms_check(status_node)]

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Socket, TLS and WebSocket probes shared by port_check, tls_check and link_quality_check.
+"""Socket, TLS and WebSocket probes shared by port_check, tls_check and link_quality_check, and the
+measurements over an open WebSocket (round trip by ping and pong; the lab's throughput test).
 
 The pure parts (TLS record parsing, certificate names, statistics) are
 unit-tested; the socket parts are proven against the lab by the system tests.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
+import json
 import os
 import socket
 import ssl
@@ -961,3 +963,123 @@ def close_quietly(connection):
         connection.close()
     except Exception:  # pylint: disable=broad-except
         pass
+
+
+# -- measurements over an open WebSocket ----------------------------------------------------------------------------
+# link_quality_check's measurements. A failure once a measurement has begun (the connection dropped halfway, a
+# transfer cut short) is MeasurementBroken: the path failed, which a report must call a failure with a hint, never
+# "not measured".
+
+# What a real COM offers for a throughput test: nothing. The lab's COM (tests/lab) answers a request of its own.
+LAB_ONLY_THROUGHPUT = 'a real COM offers no throughput test; measured only against the lab (lab_throughput_protocol)'
+LAB_PROBE_NAME = 'ipoffice.subscription link_quality_check'
+
+
+class MeasurementBroken(Exception):
+    """A measurement that had begun and broke off. what: which one; text: why; partial: what was measured before."""
+
+    def __init__(self, what, text, kind=ERROR, partial=None):
+        super(MeasurementBroken, self).__init__('%s broke off: %s' % (what, text))
+        self.what = what
+        self.text = text
+        self.kind = kind
+        self.partial = partial or []
+
+
+def _broken(what, exc, partial=None):
+    kind, text = websocket_error(exc)
+    return MeasurementBroken(what, text, kind, partial)
+
+
+def time_pings(connection, samples, timeout):
+    """WebSocket ping round trips in ms (RFC 6455 ping and pong, which every WebSocket server answers, a real COM's
+    too). A pong that does not come within timeout ends the series (fewer samples); a connection that drops raises
+    MeasurementBroken with the round trips timed before."""
+    found = []
+    for _index in range(samples):
+        started = time.monotonic()
+        try:
+            answered = connection.ping().wait(timeout)
+        except (OSError, WebSocketError) as exc:
+            raise _broken('the round trip (WebSocket ping %d of %d)' % (len(found) + 1, samples), exc, found) from None
+        if not answered:
+            break
+        found.append(ms(time.monotonic() - started))
+    return found
+
+
+def _recv_message(connection, deadline):
+    """The next text message as a dict, or None when none comes before deadline or it is not the protocol's."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    try:
+        data = connection.recv(timeout=remaining)
+    except TimeoutError:
+        return None
+    if isinstance(data, bytes):
+        return {'type': '(binary)'}
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return {'type': '(not JSON)'}
+    return message if isinstance(message, dict) else {'type': '(not an object)'}
+
+
+def lab_speedtest(connection, size, customer_id, timeout, wait, round_trip_ms=None):
+    """Throughput by the LAB COM's own protocol (tests/lab/ipo_lab/comproto.py), which no real COM speaks: hello
+    (naming the customer), welcome, then speedtest with a byte count, answered by one binary frame of that many bytes.
+
+    Returns (facts, None) when measured, facts['upper_bound'] true when the bytes did not all arrive within wait
+    seconds; (None, reason) when the peer does not offer the test (no welcome, an error answer, no data at all);
+    raises MeasurementBroken when the connection dropped or the transfer was cut short once the test had begun.
+    """
+    what = 'the throughput measurement'
+    hello = json.dumps({'type': 'hello', 'customer_id': customer_id, 'time': time.time(),
+                        'system': {'name': LAB_PROBE_NAME, 'type': 'probe'}})
+    try:
+        connection.send(hello)
+        answer = _recv_message(connection, time.monotonic() + timeout)
+    except (OSError, WebSocketError) as exc:
+        raise _broken(what, exc) from None
+    if answer is None:
+        return None, 'the server did not answer the hello within %g s' % timeout
+    if answer.get('type') != 'welcome':
+        return None, 'the server did not welcome the hello (%s)' % (answer.get('text') or answer.get('reason') or answer.get('type'))
+    try:
+        connection.send(json.dumps({'type': 'speedtest', 'bytes': size}))
+        started = time.monotonic()
+        # A ping right behind the request: its pong comes after the data from a server that answers in order, so a
+        # pong without data means the server ignored the request, not that the path is slow.
+        pong = connection.ping()
+        deadline = started + wait
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError()
+                data = connection.recv(timeout=remaining)
+            except TimeoutError:
+                elapsed = time.monotonic() - started
+                if pong.is_set():
+                    return None, 'the server answered a ping but sent no data for the speedtest request'
+                bound, _transfer = throughput(size, elapsed)
+                return {'bytes': size, 'received': False, 'elapsed_seconds': round(elapsed, 3), 'round_trip_subtracted_ms': 0.0,
+                        'raw_kbps': bound, 'kbps': bound, 'upper_bound': True}, None
+            if isinstance(data, bytes):
+                break
+            try:
+                message = json.loads(data)
+            except ValueError:
+                message = {}
+            if isinstance(message, dict) and message.get('type') == 'error':
+                return None, 'the server does not answer the speedtest request: %s' % message.get('text')
+    except (OSError, WebSocketError) as exc:
+        raise _broken(what, exc) from None
+    elapsed = time.monotonic() - started
+    if len(data) != size:
+        raise MeasurementBroken(what, 'the server sent %d of the %d bytes asked for' % (len(data), size))
+    kbps, transfer = throughput(size, elapsed, (round_trip_ms or 0.0) / 1000.0)
+    raw, _transfer = throughput(size, elapsed)
+    return {'bytes': size, 'received': True, 'elapsed_seconds': round(elapsed, 3), 'round_trip_subtracted_ms': ms(elapsed - transfer),
+            'raw_kbps': raw, 'kbps': kbps, 'upper_bound': False}, None

@@ -20,13 +20,28 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, monitoring, profiles, validators
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, history, link_status, monitoring, profiles, validators
 from ansible_collections.ipoffice.subscription.plugins.module_utils import report_html, report_junit
 
 READY = 'ready'
 NOT_READY = 'not_ready'
 NO_LINK_EXPECTED = 'no_link_expected'
-VERDICT_TEXT = {READY: 'ready', NOT_READY: 'NOT READY', NO_LINK_EXPECTED: 'no link of its own expected'}
+# Nothing failed, but a requirement of the seeds was not measured: not ready either, and not the same as failing.
+UNVERIFIED = 'unverified'
+VERDICTS = (READY, UNVERIFIED, NOT_READY, NO_LINK_EXPECTED)
+VERDICT_TEXT = {READY: 'ready', NOT_READY: 'NOT READY', UNVERIFIED: 'UNVERIFIED', NO_LINK_EXPECTED: 'no link of its own expected'}
+
+# The requirements of Avaya's documents that a verdict rests on, each by the checks that measure it: a system whose
+# checks of one of them were not measured (and nothing failed) is unverified, never ready. The settings read through
+# the API (prerequisite.*) are not among them: the link and these checks are what proves them.
+REQUIREMENTS = (
+    ('link.', 'the link to COM is up'),
+    ('dns.', 'DNS resolves the subscription server to one address'),
+    ('ports.', 'outbound TCP 443 or 8443'),
+    ('tls.', 'TLS 1.2 with mutual authentication and the WebSocket upgrade'),
+    ('quality.', 'at most 200 ms round trip and at least 128 kbit/s'),
+    ('time.', 'an accurate time source'),
+)
 
 # The kinds of report: the same format and rules, different checks and words.
 # The verdict codes stay the same in both, so machines read both alike.
@@ -36,18 +51,41 @@ KINDS = {
     READINESS: {
         'title': 'IP Office subscription readiness',
         'verdicts': VERDICT_TEXT,
-        'tiles': {READY: 'ready', NOT_READY: 'not ready', NO_LINK_EXPECTED: 'no link of their own'},
+        'tiles': {READY: 'ready', NOT_READY: 'not ready', UNVERIFIED: 'unverified (not everything measured)',
+                  NO_LINK_EXPECTED: 'no link of their own'},
         'blockers': 'What blocks the rest',
-        'fleet': 'fleet: %(ready)d of %(holders)d systems ready, %(not_ready)d not ready, %(no_link_expected)d without a link of their own',
+        'fleet': 'fleet: %(ready)d of %(holders)d systems ready, %(not_ready)d not ready, %(no_link_expected)d without a link of their own, '
+                 '%(unverified)d unverified',
     },
     MONITORING: {
         'title': 'IP Office subscription monitoring',
-        'verdicts': {READY: 'healthy', NOT_READY: 'NEEDS ATTENTION', NO_LINK_EXPECTED: 'not applicable: no link of its own'},
-        'tiles': {READY: 'healthy', NOT_READY: 'need attention', NO_LINK_EXPECTED: 'not applicable'},
+        'verdicts': {READY: 'healthy', NOT_READY: 'NEEDS ATTENTION', UNVERIFIED: 'UNVERIFIED',
+                     NO_LINK_EXPECTED: 'not applicable: no link of its own'},
+        'tiles': {READY: 'healthy', NOT_READY: 'need attention', UNVERIFIED: 'unverified (not everything measured)',
+                  NO_LINK_EXPECTED: 'not applicable'},
         'blockers': 'What needs attention',
-        'fleet': 'fleet: %(ready)d of %(holders)d systems healthy, %(not_ready)d need attention, %(no_link_expected)d not applicable',
+        'fleet': 'fleet: %(ready)d of %(holders)d systems healthy, %(not_ready)d need attention, %(no_link_expected)d not applicable, '
+                 '%(unverified)d unverified',
     },
 }
+
+
+def unmeasured_requirements(results):
+    """The checks of a requirement (REQUIREMENTS) that were not measured, in order."""
+    prefixes = tuple(prefix for prefix, _text in REQUIREMENTS)
+    return [item['check'] for item in results if item['status'] == checks.NOT_MEASURED and item['check'].startswith(prefixes)]
+
+
+def verdict_of(results, holds_link):
+    """The verdict of one system from its checks: no link of its own, not ready (a check failed), unverified (nothing
+    failed, but a requirement was not measured: a node with no link status at all is one), or ready."""
+    if holds_link is False:
+        return NO_LINK_EXPECTED
+    if any(item['status'] == checks.FAIL for item in results):
+        return NOT_READY
+    if unmeasured_requirements(results):
+        return UNVERIFIED
+    return READY
 
 
 def _kind(doc_or_kind):
@@ -297,22 +335,20 @@ def _at_vantage(results, text):
 
 
 def link_checks(status_node):
-    """First connection and licences, from subscription_status's facts of one node."""
+    """First connection and licences, from subscription_status's facts of one node (link_status.judge_link's rule).
+
+    No link status at all is not measured (and so never ready: the verdict is unverified at best)."""
     if not status_node:
-        return [checks.result('link.first_connection', checks.NOT_MEASURED, summary='the link status could not be read')]
+        return [checks.result('link.first_connection', checks.NOT_MEASURED, limit='connected to COM',
+                              summary='not measured: the link status could not be read')]
     link = status_node.get('link') or {}
-    licences = status_node.get('licence_status') or {}
-    connected = link.get('state') == 'connected'
-    reason = link.get('reason_text') or link.get('reason') or link.get('state')
+    judged = link_status.judge_link(status_node)
+    connected = judged['connected']
     results = [checks.passed_if(
         'link.first_connection', connected, measured=('connected on port %s' % link.get('port')) if connected else link.get('state'),
-        limit='connected to COM', hint='the link is not up: %s' % reason, summary='link to COM',
-        reason=link.get('reason'))]
+        limit='connected to COM', hint=judged['text'], summary='link to COM', reason=link.get('reason'))]
     if connected:
-        results.append(checks.passed_if(
-            'link.licences', licences.get('state') == 'valid', measured=licences.get('state'), limit='valid',
-            hint='some subscriptions are not valid: whoever orders subscriptions renews them with the order desk',
-            summary='subscription licences'))
+        results.append(monitoring.licences_check(status_node))
     return results
 
 
@@ -382,10 +418,7 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
         if vantage_spec:
             results = [item if item.get('vantage_point') else dict(item, vantage_point=FROM_THE_SYSTEM) for item in results]
     summary = checks.add_up(results)
-    if holds_link is False:
-        verdict = NO_LINK_EXPECTED
-    else:
-        verdict = READY if summary['passed'] else NOT_READY
+    verdict = verdict_of(results, holds_link)
     link = (status_node or {}).get('link') or {}
     report = {
         'system': node.get('name'),
@@ -398,6 +431,8 @@ def system_report(host, node, status_node, check_results, kind=READINESS, expiry
         'link': {'state': link.get('state'), 'port': link.get('port'), 'reason': link.get('reason_text') or link.get('reason')},
         'failed_checks': summary['failed'],
         'not_measured': summary['not_measured'],
+        # The requirements' checks nobody measured: what makes the verdict unverified when nothing failed.
+        'unmeasured_requirements': unmeasured_requirements(results) if holds_link is not False else [],
         'counts': summary['counts'],
         'notes': _notes(results, status_node),
         'checks': _ordered(results),
@@ -448,7 +483,8 @@ def unreadable_host(host, error):
     return {
         'system': host, 'inventory_host': host, 'node_address': None, 'system_type': None, 'role': None,
         'holds_subscription_link': None, 'verdict': NOT_READY, 'link': {'state': None, 'port': None, 'reason': None},
-        'failed_checks': ['api.readable'], 'not_measured': [], 'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
+        'failed_checks': ['api.readable'], 'not_measured': [], 'unmeasured_requirements': [],
+        'counts': {checks.PASS: 0, checks.FAIL: 1, checks.NOT_MEASURED: 0},
         'notes': ['the system could not be read: %s' % error], 'checks': [result], 'api_profile': None, 'manual_steps': [],
         'vantage_point': None,
         'reboot_pending': None,
@@ -467,20 +503,23 @@ def host_reports(host, info_systems, status_systems, check_results, error=None, 
 
 
 def fleet_summary(reports):
-    """How many systems are ready, and what blocks the rest (each failing check with the systems it blocks)."""
+    """How many systems are ready, unverified and not ready, and what blocks the rest (each failing check with the
+    systems it blocks). all_ready only when none is not ready or unverified."""
     blockers = {}
     for report in reports:
         for name in report['failed_checks']:
             blockers.setdefault(name, []).append(report['system'])
-    counts = dict((verdict, sum(1 for report in reports if report['verdict'] == verdict)) for verdict in (READY, NOT_READY, NO_LINK_EXPECTED))
+    counts = dict((verdict, sum(1 for report in reports if report['verdict'] == verdict)) for verdict in VERDICTS)
     places = [report.get('vantage_point') for report in reports if report.get('vantage_point')]
     return {
         'systems': len(reports),
         'ready': counts[READY],
         'not_ready': counts[NOT_READY],
+        'unverified': counts[UNVERIFIED],
         'no_link_expected': counts[NO_LINK_EXPECTED],
-        'all_ready': counts[NOT_READY] == 0,
+        'all_ready': counts[NOT_READY] == 0 and counts[UNVERIFIED] == 0,
         'blockers': [{'check': name, 'systems': sorted(systems)} for name, systems in sorted(blockers.items(), key=lambda kv: (-len(kv[1]), kv[0]))],
+        'unverified_systems': sorted(report['system'] or report['inventory_host'] for report in reports if report['verdict'] == UNVERIFIED),
         'vantage_points': sorted(set(place['text'] for place in places)),
         'checked_from_controller': sorted(report['system'] for report in reports
                                           if (report.get('vantage_point') or {}).get('kind') == CONTROLLER),
@@ -496,8 +535,9 @@ def controller_line(fleet):
 
 
 def ordered_reports(reports):
-    """Failing systems first, then ready ones, then those without a link of their own; by name within each."""
-    rank = {NOT_READY: 0, READY: 1, NO_LINK_EXPECTED: 2}
+    """Failing systems first, then unverified ones, then ready ones, then those without a link of their own; by name
+    within each."""
+    rank = {NOT_READY: 0, UNVERIFIED: 1, READY: 2, NO_LINK_EXPECTED: 3}
     return sorted(reports, key=lambda report: (rank.get(report['verdict'], 3), report.get('system') or ''))
 
 
@@ -521,6 +561,8 @@ def text_lines(doc):
         if report['failed_checks']:
             first = [item for item in report['checks'] if item['status'] == checks.FAIL][0]
             line += ' - %s: %s' % (first['check'], first['hint'])
+        elif report['verdict'] == UNVERIFIED:
+            line += ' - %s' % unverified_text(report)
         elif report['notes']:
             line += ' - ' + '; '.join(report['notes'])
         lines.append(line)
@@ -546,3 +588,8 @@ def to_html(doc):
 def to_junit(doc):
     """The checks as JUnit XML: one test suite per system, one test case per check (report_junit.py)."""
     return report_junit.to_junit(doc, dict(VERDICT_TEXT, **_kind(doc)['verdicts']))
+
+
+def unverified_text(report):
+    """Why a system is unverified: each requirement's check that was not measured, with its reason."""
+    return checks.unmeasured_text(report['checks'], report['unmeasured_requirements'])

@@ -56,8 +56,9 @@ OTHER_AREA = ('other', 'other checks', ('',))
 REBOOT_CHECK = 'reboot.pending'
 
 # Colours of the verdicts; a verdict without one (a new code) gets NEUTRAL, and still its own CSS class.
-VERDICT_COLOURS = {'ready': '#2e7d32', 'not_ready': '#c62828', 'no_link_expected': '#78909c'}
+VERDICT_COLOURS = {'ready': '#2e7d32', 'not_ready': '#c62828', 'unverified': '#ef6c00', 'no_link_expected': '#78909c'}
 NEUTRAL = '#8d6e00'
+OPTIONAL_TILES = ('unverified',)
 
 _STATUS_TEXT = {checks.PASS: 'pass', checks.FAIL: 'FAIL', checks.NOT_MEASURED: 'not measured'}
 _STATUS_RANK = {checks.FAIL: 0, checks.NOT_MEASURED: 1, checks.PASS: 2}
@@ -256,6 +257,9 @@ def page_model(doc, words_of_kind, verdict_text, controller_warning, monitoring_
                 report.get('system_type') or 'type unknown', report.get('role') or 'role unknown', report.get('node_address') or '-',
                 report.get('inventory_host') or '-', state, ' on port %s' % link['port'] if link.get('port') else ''),
             'notes': report.get('notes') or [], 'checks': details, 'steps': [_step_row(step) for step in steps],
+            # Nothing failed, but a requirement was not measured: which checks, and why.
+            'unverified': checks.unmeasured_text(report.get('checks') or [], report['unmeasured_requirements'])
+            if verdict == 'unverified' and report.get('unmeasured_requirements') else '',
         })
     headings = [heading for _key, heading, _claims in areas]
     if show_steps:
@@ -264,9 +268,10 @@ def page_model(doc, words_of_kind, verdict_text, controller_warning, monitoring_
         headings.append('pending reboot')
     codes = list(verdicts)
     codes.extend(code for code in (report.get('verdict') for report in reports) if code not in codes)
+    # A verdict whose tile is optional (unverified) shows only when a system has it: the first screen stays for the table.
     tiles = [{'code': _css_code(code), 'count': sum(1 for report in reports if report.get('verdict') == code),
               'label': words_of_kind['tiles'].get(code) or _verdict_text(code, verdicts)} for code in codes
-             if code in words_of_kind['tiles'] or any(report.get('verdict') == code for report in reports)]
+             if (code in words_of_kind['tiles'] and code not in OPTIONAL_TILES) or any(report.get('verdict') == code for report in reports)]
     fleet = doc.get('fleet') or {}
     by_name = dict((report.get('system'), report) for report in reports)
     blockers = []
@@ -321,7 +326,7 @@ section.system{background:#fff;border:1px solid #ddd;border-left:8px solid #999;
 tr.fail td{background:#ffebee} tr.pass td{background:#f1f8e9} tr.not_measured td{background:#fff8e1}
 td.status{font-weight:bold;white-space:nowrap}
 tr.fail td.status{color:#b71c1c} tr.pass td.status{color:#1b5e20} tr.not_measured td.status{color:#8d6e00}
-ul.blockers li{margin:.2em 0} .notes{color:#444} .hint{color:#444}
+ul.blockers li{margin:.2em 0} .notes{color:#444} .hint{color:#444} p.unverified{color:#8d4a00;font-weight:bold}
 td.from{color:#555;font-size:.9em} td.advice{min-width:22em}
 :target{outline:3px solid #1565c0}
 </style></head>
@@ -365,7 +370,9 @@ td.from{color:#555;font-size:.9em} td.advice{min-width:22em}
 <h2>{{ system.name }} <span class="verdict v-{{ system.verdict }}">{{ system.verdict_text }}</span>
 {%- if system.reboot_pending %} <span class="badge reboot" id="{{ system.id }}-badge">reboot pending</span>{% endif %}</h2>
 <p class="meta">{{ system.meta }}</p>
-{% if system.notes %}<p class="notes">{% for note in system.notes %}{{ note }}{% if not loop.last %}<br>{% endif %}{% endfor %}</p>
+{% if system.unverified %}<p class="unverified">Unverified: nothing failed, but not everything was measured: {{ system.unverified }}</p>
+{% endif %}
+{%- if system.notes %}<p class="notes">{% for note in system.notes %}{{ note }}{% if not loop.last %}<br>{% endif %}{% endfor %}</p>
 {% endif %}
 {%- if system.checks %}<table><thead><tr><th>check</th><th>status</th><th>measured</th><th>limit</th>
 <th>what it means / what to do</th><th>evidence</th><th>measured from</th></tr></thead><tbody>

@@ -237,8 +237,7 @@ ENTITIES = dict((e.name, e) for e in (SYSTEM, IP_ROUTE, SERVICE_USER, RIGHTS_GRO
 # The guide's JSON samples spell some names differently; these are the same things.
 ENTITY_ALIASES = {'ProvisonIPAddress': 'ProvisionIPAddress'}
 
-# Licence Status values (guide §4.3).
-LICENSE_STATUS = {0: 'invalid', 1: 'valid', 2: 'expired', 3: 'token_expired', 4: 'unknown', 5: 'dormant', 6: 'obsolete'}
+# Licence Status values (guide §4.3): link_status.LICENCE_STATUS, the collection's one table of them.
 
 
 def declare(name, resource):

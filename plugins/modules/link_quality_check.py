@@ -20,15 +20,20 @@ description:
     terminates TCP on the path (a user-space proxy, a TLS-inspecting firewall) answers the connect itself, so the
     connect time does not show the delay behind it and can make a slow path look fast. The TCP connect times are
     always reported as well.'
-  - 'C(quality.throughput): a transfer of known size (O(throughput_bytes)) from the server, timed. It needs a server
-    that sends such a transfer on request. Avaya publishes no link protocol; the collection''s lab speaks its own
-    (C(hello), then C(speedtest) with a byte count, answered by one binary WebSocket frame of that many random bytes),
-    so the measurement needs O(client_cert), O(client_key), O(customer_id) (the C(hello) names the customer) and a
-    peer that answers C(speedtest). Otherwise the check is V(not_measured), never V(pass), and its summary says why.'
+  - 'C(quality.throughput): Avaya publishes no link protocol, and a real COM offers no throughput test, so by default
+    throughput is V(not_measured) with the reason "a real COM offers no throughput test; measured only against the
+    lab", never V(pass); the readiness report then calls the system V(unverified). With O(lab_throughput_protocol)
+    (LAB ONLY) it is measured against this collection''s lab COM (C(tests/lab)), which speaks a protocol of its own
+    (C(hello), then C(speedtest) with a byte count, answered by one binary WebSocket frame of that many random
+    bytes): that needs O(client_cert), O(client_key), O(customer_id) (the C(hello) names the customer) and a peer
+    that answers C(speedtest); otherwise the check is V(not_measured) and its summary says why.'
   - 'Throughput is O(throughput_bytes) times 8 over the time from the request to the last byte, less one round trip
     (the request''s way out and the first byte''s way back; at most half the elapsed time is taken off). 1 kbit/s is
     1000 bit/s. When the transfer does not finish within O(timeout) plus three times the time the limit allows for
     it, the check fails with an upper bound.'
+  - 'A measurement that began and broke off (the connection dropped during the pings or the transfer, fewer bytes
+    than asked for) is V(fail), with a hint: a path that cuts a connection would cut the IP Office''s link too. It is
+    never reported as not measured.'
   - The check runs where the task runs, the controller or a probe host it is delegated to; it does not talk to the
     IP Office. What counts is the IP Office's own network, so delegate it to a host in that network.
   - A failed check fails the task, with RV(msg) naming it; RV(checks) and RV(passed) are returned all the same.
@@ -77,9 +82,17 @@ options:
     default: /link/v1
   customer_id:
     description:
-      - Customer ID to name in the C(hello) that must come before the C(speedtest) request. Without it throughput
-        is not measured.
+      - With O(lab_throughput_protocol), the customer ID to name in the C(hello) that must come before the
+        C(speedtest) request. Without it throughput is not measured.
     type: str
+  lab_throughput_protocol:
+    description:
+      - LAB ONLY. Measure throughput with the speedtest protocol of this collection's lab COM (C(tests/lab)). No real
+        COM speaks it.
+      - With V(false), throughput is V(not_measured) ("a real COM offers no throughput test; measured only against
+        the lab"); the round trip is measured all the same.
+    type: bool
+    default: false
   samples:
     description:
       - How many round trips to time, for each method (1 to 50).
@@ -122,15 +135,25 @@ EXAMPLES = r'''
   register: quality
   failed_when: false
 
-- name: Round trip over the WebSocket and throughput, with a client identity the server accepts
+- name: Round trip over the WebSocket, with a client identity the server accepts (throughput not measured)
   ipoffice.subscription.link_quality_check:
     address: 192.0.2.44
     server_name: admin.uk1.avaya-sub.com
     ca_path: /etc/ipoffice/com-ca.pem
     client_cert: /etc/ipoffice/probe.pem
     client_key: /etc/ipoffice/probe.key
-    customer_id: C-12345
   register: quality
+
+- name: Against the collection's lab only, throughput too
+  ipoffice.subscription.link_quality_check:
+    address: 127.0.44.1
+    server_name: admin.lab1.avaya-sub.com
+    ca_path: tests/output/lab-demo/ca.pem
+    client_cert: tests/output/lab-demo/identities/probe.pem
+    client_key: tests/output/lab-demo/identities/probe.key
+    customer_id: LAB-0001
+    lab_throughput_protocol: true
+  register: lab_quality
 
 - name: Show the figures
   ansible.builtin.debug:
@@ -236,7 +259,9 @@ checks:
       description: What to fix; V(null) when the check passed.
       type: str
     details:
-      description: Further facts, for example C(method), C(worst) and C(samples).
+      description: >-
+        Further facts, for example C(method), C(worst) and C(samples); C(lab_only) (V(true)) on a throughput not
+        measured because only the lab offers the test; C(error_kind) on a measurement that broke off.
       type: dict
 passed:
   description: No check failed.
@@ -273,7 +298,6 @@ duration_ms:
   type: float
 '''
 
-import json
 import ssl
 import time
 
@@ -285,7 +309,6 @@ MAX_TIMEOUT = 60
 MAX_SAMPLES = 50
 MIN_BYTES = 1000
 MAX_BYTES = 4 * 1024 * 1024
-PROBE_NAME = 'ipoffice.subscription link_quality_check'
 TCP_LIMITATION = ('TCP connect time only (no client identity for an application-level round trip): a proxy or firewall '
                   'that terminates TCP on the path answers the connect itself, so a delay behind it does not show')
 
@@ -301,91 +324,12 @@ def time_tcp(params):
     return [item['ms'] for item in outcomes if item['state'] == 'open'], outcomes
 
 
-def time_pings(connection, samples, timeout):
-    """WebSocket ping round trips in ms; stops at the first pong that does not come in time."""
-    found = []
-    for _index in range(samples):
-        started = time.monotonic()
-        pong = connection.ping()
-        if not pong.wait(timeout):
-            break
-        found.append(netprobe.ms(time.monotonic() - started))
-    return found
-
-
-def _recv_message(connection, deadline):
-    """The next text message as a dict, or None when none comes before deadline or it is not the protocol's."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        return None
-    data = connection.recv(timeout=remaining)
-    if isinstance(data, bytes):
-        return {'type': '(binary)'}
-    try:
-        message = json.loads(data)
-    except ValueError:
-        return {'type': '(not JSON)'}
-    return message if isinstance(message, dict) else {'type': '(not an object)'}
-
-
-def measure_throughput(connection, params, round_trip_ms):
-    """(facts or None, reason it was not measured or None)."""
-    size = params['throughput_bytes']
-    timeout = params['timeout']
-    hello = json.dumps({'type': 'hello', 'customer_id': params['customer_id'], 'time': time.time(),
-                        'system': {'name': PROBE_NAME, 'type': 'probe'}})
-    try:
-        connection.send(hello)
-        answer = _recv_message(connection, time.monotonic() + timeout)
-    except TimeoutError:
-        return None, 'the server did not answer the hello within %g s' % timeout
-    if answer is None or answer.get('type') != 'welcome':
-        text = (answer or {}).get('text') or (answer or {}).get('reason') or (answer or {}).get('type')
-        return None, 'the server did not welcome the hello (%s)' % text
-    allowed = size * 8 / (params['min_throughput_kbps'] * 1000.0)
-    wait = timeout + 3 * allowed
-    connection.send(json.dumps({'type': 'speedtest', 'bytes': size}))
-    started = time.monotonic()
-    # A ping right behind the request: its pong comes after the data from a server that answers in order, so a pong
-    # without data means the server ignored the request, not that the path is slow.
-    pong = connection.ping()
-    deadline = started + wait
-    while True:
-        try:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError()
-            data = connection.recv(timeout=remaining)
-        except TimeoutError:
-            elapsed = time.monotonic() - started
-            if pong.is_set():
-                return None, 'the server answered a ping but sent no data for the speedtest request'
-            bound, _transfer = netprobe.throughput(size, elapsed)
-            return {'bytes': size, 'received': False, 'elapsed_seconds': round(elapsed, 3), 'round_trip_subtracted_ms': 0.0,
-                    'raw_kbps': bound, 'kbps': bound, 'upper_bound': True}, None
-        if isinstance(data, bytes):
-            break
-        try:
-            message = json.loads(data)
-        except ValueError:
-            message = {}
-        if isinstance(message, dict) and message.get('type') == 'error':
-            return None, 'the server does not answer the speedtest request: %s' % message.get('text')
-    elapsed = time.monotonic() - started
-    if len(data) != size:
-        return None, 'the server sent %d bytes for a speedtest of %d' % (len(data), size)
-    kbps, transfer = netprobe.throughput(size, elapsed, (round_trip_ms or 0.0) / 1000.0)
-    raw, _transfer = netprobe.throughput(size, elapsed)
-    return {'bytes': size, 'received': True, 'elapsed_seconds': round(elapsed, 3),
-            'round_trip_subtracted_ms': netprobe.ms(elapsed - transfer), 'raw_kbps': raw, 'kbps': kbps,
-            'upper_bound': False}, None
-
-
 def use_websocket(params, context):
-    """(ping ms list, throughput facts or None, why throughput was not measured, websocket error or None)."""
+    """(ping ms list, throughput facts or None, why throughput was not measured, websocket error or None,
+    MeasurementBroken or None)."""
     if not params['client_cert']:
         reason = 'no client_cert and client_key given: the server requires a client certificate'
-        return [], None, reason, reason
+        return [], None, reason, reason, None
     try:
         connection = netprobe.open_websocket(params['address'], params['port'], params['server_name'], context,
                                              params['path'], params['timeout'],
@@ -393,23 +337,39 @@ def use_websocket(params, context):
     except Exception as exc:  # pylint: disable=broad-except
         _kind, text = netprobe.websocket_error(exc)
         reason = 'no WebSocket to %s: %s' % (_where(params), text)
-        return [], None, reason, reason
+        return [], None, reason, reason, None
     pings = []
     try:
-        pings = time_pings(connection, params['samples'], params['timeout'])
+        pings = netprobe.time_pings(connection, params['samples'], params['timeout'])
+        if not params['lab_throughput_protocol']:
+            return pings, None, netprobe.LAB_ONLY_THROUGHPUT, None, None
         if not params['customer_id']:
-            return pings, None, 'no customer_id given for the hello that must come before the speedtest request', None
-        facts, reason = measure_throughput(connection, params, netprobe.median(pings))
-        return pings, facts, reason, None
-    except Exception as exc:  # pylint: disable=broad-except
-        _kind, text = netprobe.websocket_error(exc)
-        return pings, None, 'the WebSocket failed during the measurement: %s' % text, None
+            return pings, None, 'no customer_id given for the hello that must come before the speedtest request', None, None
+        allowed = params['throughput_bytes'] * 8 / (params['min_throughput_kbps'] * 1000.0)
+        facts, reason = netprobe.lab_speedtest(connection, params['throughput_bytes'], params['customer_id'], params['timeout'],
+                                               params['timeout'] + 3 * allowed, netprobe.median(pings))
+        return pings, facts, reason, None, None
+    except netprobe.MeasurementBroken as exc:
+        return exc.partial or pings, None, None, None, exc
     finally:
         netprobe.close_quietly(connection)
 
 
-def judge_round_trip(params, tcp_ms, tcp_outcomes, ping_ms, websocket_error):
+def _broken_hint(params, broken):
+    return ('the connection to %s dropped during %s (%s): something on the path (a firewall, a proxy, NAT, an unstable '
+            'line) cuts the connection, and would cut the IP Office\'s link the same way; find it, then check again'
+            % (_where(params), broken.what, broken.text))
+
+
+def judge_round_trip(params, tcp_ms, tcp_outcomes, ping_ms, websocket_error, broken=None):
     limit = params['max_round_trip_ms']
+    if broken is not None and broken.what.startswith('the round trip'):
+        stats = netprobe.summary_ms(ping_ms)
+        return checks.result('quality.round_trip', checks.FAIL, measured=stats['median'] if stats else None, limit=limit, unit='ms',
+                             summary='the WebSocket dropped during the round trip measurement after %d samples: %s' % (
+                                 len(ping_ms), broken.text),
+                             hint=_broken_hint(params, broken), method='websocket_ping', error_kind=broken.kind,
+                             tcp_connect_ms=netprobe.summary_ms(tcp_ms)), 'websocket_ping', stats
     if ping_ms:
         method, stats = 'websocket_ping', netprobe.summary_ms(ping_ms)
         how = 'WebSocket ping over the TLS link'
@@ -437,9 +397,17 @@ def judge_round_trip(params, tcp_ms, tcp_outcomes, ping_ms, websocket_error):
     return result, method, stats
 
 
-def judge_throughput(params, facts, reason):
+def judge_throughput(params, facts, reason, broken=None):
     limit = params['min_throughput_kbps']
+    if broken is not None and not broken.what.startswith('the round trip'):
+        return checks.result('quality.throughput', checks.FAIL, measured=None, limit=limit, unit='kbit/s',
+                             summary='the measurement broke off: %s' % broken.text, hint=_broken_hint(params, broken),
+                             method='speedtest', error_kind=broken.kind)
+    if facts is None and reason == netprobe.LAB_ONLY_THROUGHPUT:
+        return checks.result('quality.throughput', checks.NOT_MEASURED, limit=limit, unit='kbit/s', summary='not measured: %s' % reason,
+                             lab_only=True)
     if facts is None:
+        reason = reason or 'the round trip measurement broke off first'
         return checks.result('quality.throughput', checks.NOT_MEASURED, limit=limit, unit='kbit/s',
                              summary='not measured: the path offers nothing to measure against (%s)' % reason)
     hint = ('the throughput to %s is %s kbit/s%s, less than the %g kbit/s the subscription link needs: a faster '
@@ -496,9 +464,12 @@ def build_context(params):
 def run_checks(params, context):
     started = time.monotonic()
     tcp_ms, tcp_outcomes = time_tcp(params)
-    ping_ms, facts, reason, websocket_error = use_websocket(params, context)
-    round_trip, method, stats = judge_round_trip(params, tcp_ms, tcp_outcomes, ping_ms, websocket_error)
-    found = [round_trip, judge_throughput(params, facts, reason)]
+    ping_ms, facts, reason, websocket_error, broken = use_websocket(params, context)
+    if not params['lab_throughput_protocol']:
+        # Whatever else: a real COM offers no throughput test.
+        reason = netprobe.LAB_ONLY_THROUGHPUT
+    round_trip, method, stats = judge_round_trip(params, tcp_ms, tcp_outcomes, ping_ms, websocket_error, broken)
+    found = [round_trip, judge_throughput(params, facts, reason, broken)]
     throughput = None
     if facts is not None:
         throughput = dict((key, facts[key]) for key in ('bytes', 'received', 'elapsed_seconds', 'round_trip_subtracted_ms', 'raw_kbps'))
@@ -521,6 +492,7 @@ def main():
             client_key=dict(type='path'),
             path=dict(type='str', default='/link/v1'),
             customer_id=dict(type='str'),
+            lab_throughput_protocol=dict(type='bool', default=False),
             samples=dict(type='int', default=5),
             max_round_trip_ms=dict(type='float', default=200),
             min_throughput_kbps=dict(type='float', default=128),

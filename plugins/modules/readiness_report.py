@@ -27,10 +27,17 @@ description:
     The JUnit XML file has one test suite per system and one test case per check: a failed check is a C(failure) whose
     message is the fix hint, a check that was not measured is C(skipped) with the reason. The system's verdict, link
     and pending reboot are properties of its suite.
-  - A system is V(ready) when no check failed, the link is connected and its licences are valid. A Server Edition
-    Secondary or Expansion is V(no_link_expected), because only the Primary has a link.
+  - A system is V(ready) when no check failed, the link is connected and its licences are valid (none on the grace
+    period), and every requirement of Avaya's documents was measured. A Server Edition Secondary or Expansion is
+    V(no_link_expected), because only the Primary has a link.
   - Checks that were skipped or could not run are reported as such, never as passed. A check that nobody could
     measure is V(not_measured).
+  - >-
+    A system where nothing failed but a check of a requirement was not measured (the link up, DNS, TCP 443/8443, TLS
+    1.2 with mutual authentication and the WebSocket upgrade, round trip and throughput, the time source: checks
+    C(link.*), C(dns.*), C(ports.*), C(tls.*), C(quality.*), C(time.*)) is V(unverified), never V(ready): for example
+    a throughput that a real COM offers no way to measure, or a node whose link status could not be read. Its entry
+    lists those checks in C(unmeasured_requirements), and RV(unverified) names its inventory host.
   - The inputs are module results, which never carry passwords, so no secret can reach the report.
   - Runs on the controller. The validate role calls it once per play, with every host's results.
   - The HTML page is rendered with Jinja2, which ansible-core brings with it on the controller.
@@ -230,16 +237,19 @@ report:
       type: str
     fleet:
       description: >-
-        C(systems), C(ready), C(not_ready), C(no_link_expected), C(all_ready), C(blockers) (each failing check with
-        the systems it blocks, most common first), C(vantage_points) (where the network checks ran, as text) and
+        C(systems), C(ready), C(not_ready), C(unverified), C(no_link_expected), C(all_ready) (no system not ready or
+        unverified), C(blockers) (each failing check with the systems it blocks, most common first),
+        C(unverified_systems), C(vantage_points) (where the network checks ran, as text) and
         C(checked_from_controller) (the systems whose network checks ran on the controller).
       type: dict
     systems:
       description: >-
-        One entry per system, failing ones first. Each has C(system), C(inventory_host), C(node_address),
-        C(system_type), C(role), C(holds_subscription_link), C(verdict), C(link), C(failed_checks), C(not_measured),
-        C(counts), C(notes), C(checks), C(api_profile), C(manual_steps), C(reboot_pending) (true while a change of
-        this run waits for the system's reboot, its C(reboot) manual step open; null when the system could not be read)
+        One entry per system, failing ones first, then unverified ones. Each has C(system), C(inventory_host),
+        C(node_address), C(system_type), C(role), C(holds_subscription_link), C(verdict) (V(ready), V(unverified),
+        V(not_ready) or V(no_link_expected)), C(link), C(failed_checks), C(not_measured), C(unmeasured_requirements)
+        (the checks of a requirement that were not measured), C(counts), C(notes), C(checks), C(api_profile),
+        C(manual_steps), C(reboot_pending) (true while a change of this run waits for the system's reboot, its
+        C(reboot) manual step open; null when the system could not be read)
         and C(vantage_point) (C(kind) V(controller) or V(probe_host), C(host), C(address) and C(text); V(null) when not
         known or the system has no link of its own).
         Each check has C(check), C(status), C(passed), C(measured), C(limit), C(unit), C(summary), C(hint) and
@@ -257,10 +267,17 @@ lines:
     - "scn-2 (192.0.2.32): NOT READY - ports.any_open: allow outbound TCP 443 and 8443"
     - "checked from the controller: scn-2 - their network checks ran on the controller, so the verdict describes the
       controller's network, not the site's: set validate_probe_host to a host in the site's network (docs/validate.md)"
-    - "fleet: 2 of 3 systems ready, 1 not ready, 0 without a link of their own"
+    - "fleet: 2 of 3 systems ready, 1 not ready, 0 without a link of their own, 0 unverified"
 not_ready:
   description: >-
     Inventory hosts with at least one system that is not ready (with O(kind=monitoring): that needs attention).
+  returned: always
+  type: list
+  elements: str
+unverified:
+  description: >-
+    Inventory hosts with at least one system whose verdict is V(unverified): nothing failed, but a requirement was not
+    measured. The validate role fails them unless C(validate_accept_unverified) is true.
   returned: always
   type: list
   elements: str
@@ -407,10 +424,11 @@ def main():
                                  changed=bool(paths))
             paths.append(history_path)
     not_ready = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.NOT_READY))
+    unverified = sorted(set(report['inventory_host'] for report in doc['systems'] if report['verdict'] == readiness.UNVERIFIED))
     # Writing the report files is a change on the controller; check mode predicts the one a real run makes.
     changed = bool(module.params['formats']) if module.check_mode else bool(paths)
-    module.exit_json(changed=changed, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, paths=paths,
-                     history_skipped=skipped)
+    module.exit_json(changed=changed, report=doc, lines=readiness.text_lines(doc), not_ready=not_ready, unverified=unverified,
+                     paths=paths, history_skipped=skipped)
 
 
 if __name__ == '__main__':

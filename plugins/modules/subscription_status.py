@@ -93,7 +93,10 @@ systems:
       type: bool
     ready:
       description:
-        - V(true) when the link is connected and every licence is valid; V(null) for a node without a link of its own.
+        - >-
+          V(true) when the link is connected and every subscription licence is valid, none on the grace period (a
+          connected node without licences is not ready); V(null) for a node without a link of its own. The readiness
+          and monitoring reports judge a link by the same rule.
       type: bool
     link:
       description: The subscription link.
@@ -203,7 +206,7 @@ connected:
   returned: success
   type: bool
 all_ready:
-  description: Every node that holds a link is connected with valid licences.
+  description: Every node that holds a link is connected with valid licences (RV(systems[].ready)).
   returned: success
   type: bool
 api_stats:
@@ -252,7 +255,7 @@ def read(client, node_address=None):
     return {
         'changed': False,
         'systems': nodes,
-        'connected': bool(holders) and all(node['link']['state'] == 'connected' for node in holders),
+        'connected': bool(holders) and all(link_status.judge_link(node)['connected'] for node in holders),
         # What the verdicts rest on: the link status resource, or (a release without one) the documented licences.
         'evidence': sorted(set(node['link']['evidence'] for node in nodes)),
         'all_ready': bool(holders) and all(node['ready'] for node in holders),

@@ -155,7 +155,7 @@ api_stats:
     relogins: 0
 '''
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base, profiles, schema, system_section, topology
+from ansible_collections.ipoffice.subscription.plugins.module_utils import link_status, module_base, profiles, schema, system_section, topology
 
 SUBSETS = {
     'ip_routes': 'IPRoute',
@@ -235,7 +235,7 @@ def _subset(client, profile, subset, entity_name, target, facts):
     items = [schema.to_facts(entity_name, obj) for obj in objects]
     if entity_name == 'License':
         for item in items:
-            item['status_name'] = schema.LICENSE_STATUS.get(item.get('status'), 'unknown')
+            item['status_name'] = link_status.licence_status_word(item.get('status'))
     return items
 
 

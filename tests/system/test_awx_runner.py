@@ -297,7 +297,9 @@ def test_validate_as_an_awx_job_with_a_network_credential(fresh_lab, tmp_path):
     mapping = {'ipoffice_username': "{{ lookup('ansible.builtin.env', 'ANSIBLE_NET_USERNAME') }}",
                'ipoffice_password': "{{ lookup('ansible.builtin.env', 'ANSIBLE_NET_PASSWORD') }}",
                'ipoffice_ca_path': fresh_lab.ca_path}
-    extra_vars = {'validate_report_dir': str(tmp_path / 'readiness')}
+    # Without the probe identity (only the custom type has one) the WebSocket upgrade and the throughput are not
+    # measured: the system is unverified, never ready, and this job accepts that explicitly.
+    extra_vars = {'validate_report_dir': str(tmp_path / 'readiness'), 'validate_accept_unverified': True}
     extra_vars.update(_survey_answers('validate.json', {'validate_wait_timeout': 60, 'validate_wait_delay': 2}))
     job = _job(tmp_path, fresh_lab, 'playbooks/validate.yml', ['ip500-single'], extra_vars, inventory_vars=mapping,
                env={'ANSIBLE_NET_USERNAME': API_USER, 'ANSIBLE_NET_PASSWORD': API_PASSWORD})
@@ -308,8 +310,10 @@ def test_validate_as_an_awx_job_with_a_network_credential(fresh_lab, tmp_path):
     assert not stats['failures'] and not stats['dark']
     verdicts = [event for event in job.of('runner_on_ok')
                 if event['event_data']['task'] == 'Show the verdict of every system']
-    # Without the probe identity (only the custom type has one), two checks are not measured.
-    assert verdicts[0]['event_data']['res']['msg'][0].startswith('ip500-single (127.0.11.1): ready')
+    assert verdicts[0]['event_data']['res']['msg'][0].startswith(
+        'ip500-single (127.0.11.1): UNVERIFIED - not measured: tls.websocket (no client_cert and client_key given')
+    assert json.load(open(os.path.join(str(tmp_path / 'readiness'), 'readiness.json')))['systems'][0]['unmeasured_requirements'] == [
+        'tls.websocket', 'quality.throughput']
     # The events and the output are clean, but ansible-runner records the job's environment in
     # artifacts/<job>/command: a password passed in the environment lands there. This is why the
     # custom credential type passes the password as an extra variable file instead (docs/awx.md).

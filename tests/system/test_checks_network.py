@@ -133,7 +133,7 @@ def test_a_rogue_certificate_is_reported_as_an_intercepting_proxy(fresh_lab, run
 def test_without_a_client_identity_nothing_unmeasured_passes(fresh_lab, run_playbook):
     tls, quality = _run_many(run_playbook, [
         ('tls_check', {'address': COM, 'server_name': SERVER, 'ca_path': fresh_lab.ca_path}),
-        ('link_quality_check', {'address': COM, 'server_name': SERVER})])
+        ('link_quality_check', {'address': COM, 'server_name': SERVER, 'lab_throughput_protocol': True})])
     assert tls['passed'] is True and tls['not_measured'] == ['tls.websocket']
     assert _checks(tls)['tls.websocket']['passed'] is None
     # The server's CertificateRequest is read from the handshake even though the probe has no certificate to give.
@@ -149,7 +149,7 @@ def test_250_ms_through_the_shaper_fails_the_round_trip(fresh_lab, run_playbook)
     fresh_lab.control('POST', '/lab/shaper', {'latency_ms': 250})
     result = _run(run_playbook, 'link_quality_check', dict(
         _identity(fresh_lab), address=SHAPER, server_name=SERVER, ca_path=fresh_lab.ca_path, customer_id='LAB-0001',
-        samples=3))
+        samples=3, lab_throughput_protocol=True))
     found = _checks(result)
     assert found['quality.round_trip']['status'] == 'fail' and found['quality.round_trip']['measured'] >= 250
     assert result['round_trip_method'] == 'websocket_ping' and result['round_trip_ms']['worst'] >= 250
@@ -163,7 +163,7 @@ def test_64_kbps_through_the_shaper_fails_the_throughput(fresh_lab, run_playbook
     fresh_lab.control('POST', '/lab/shaper', {'rate_kbps': 64})
     result = _run(run_playbook, 'link_quality_check', dict(
         _identity(fresh_lab), address=SHAPER, port=8443, server_name=SERVER, ca_path=fresh_lab.ca_path,
-        customer_id='LAB-0001', samples=3))
+        customer_id='LAB-0001', samples=3, lab_throughput_protocol=True))
     found = _checks(result)
     assert result['failed_checks'] == ['quality.throughput']
     assert found['quality.throughput']['measured'] < 128 and result['throughput_kbps'] < 128
@@ -202,3 +202,29 @@ def test_bad_input_fails_before_any_traffic(fresh_lab, run_playbook):
     assert 'BEGIN' not in run.output   # no key or certificate content anywhere
     assert fresh_lab.control('GET', '/lab/com/connections?since=%d' % since) == []
     assert fresh_lab.control('GET', '/lab/shaper')['connections_opened'] == shaped
+
+
+def test_without_the_lab_protocol_throughput_is_not_measured_even_with_an_identity(fresh_lab, run_playbook):
+    """What a real COM offers: a WebSocket (so the round trip is measured by ping and pong) and no throughput test."""
+    result = _run(run_playbook, 'link_quality_check', dict(
+        _identity(fresh_lab), address=COM, server_name=SERVER, ca_path=fresh_lab.ca_path, customer_id='LAB-0001', samples=3))
+    found = _checks(result)
+    assert result['passed'] is True and result['not_measured'] == ['quality.throughput']
+    assert found['quality.throughput']['summary'] == ('not measured: a real COM offers no throughput test; measured only against the '
+                                                      'lab (lab_throughput_protocol)')
+    assert result['throughput_kbps'] is None and result['round_trip_method'] == 'websocket_ping'
+    assert found['quality.round_trip']['status'] == 'pass'
+
+
+def test_a_link_dropped_during_the_throughput_measurement_fails_with_a_hint(fresh_lab, run_playbook):
+    # COM answers the hello, then closes the link: the measurement had begun, so this is a failure, not "not measured".
+    com_port(fresh_lab, 443, mode='drop')
+    result = _run(run_playbook, 'link_quality_check', dict(
+        _identity(fresh_lab), address=COM, server_name=SERVER, ca_path=fresh_lab.ca_path, customer_id='LAB-0001', samples=3,
+        lab_throughput_protocol=True))
+    found = _checks(result)
+    assert result['failed_checks'] == ['quality.throughput'] and result['not_measured'] == []
+    throughput = found['quality.throughput']
+    assert throughput['status'] == 'fail' and throughput['summary'].startswith('the measurement broke off: ')
+    assert 'dropped during the throughput measurement' in throughput['hint'] and 'cuts the connection' in throughput['hint']
+    assert found['quality.round_trip']['status'] == 'pass'

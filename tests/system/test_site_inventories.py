@@ -94,6 +94,7 @@ def _lab_copy(lab, example, dest):
         'validate_com_ca_path': lab_vars['validate_com_ca_path'],
         'validate_client_cert': lab_vars['validate_client_cert'],
         'validate_client_key': lab_vars['validate_client_key'],
+        'validate_lab_throughput_protocol': lab_vars['validate_lab_throughput_protocol'],
         'validate_wait_delay': lab_vars['validate_wait_delay'],
         'validate_wait_timeout': lab_vars['validate_wait_timeout'],
         'validate_report_dir': os.path.join(str(dest), 'readiness'),

@@ -258,3 +258,36 @@ def test_the_report_of_200_systems_shows_its_summary_in_the_first_screen_failing
     # About 5 KB per system: a fleet of hundreds stays a page a browser opens at once.
     assert os.path.getsize(str(page)) < 200 * 8 * 1024
     assert json.loads(readiness.to_json(doc))['fleet']['not_ready'] == 5
+
+
+def test_a_throughput_nobody_measured_is_unverified_and_fails_the_play_unless_accepted(fresh_lab, tmp_path):
+    """What a real COM offers: no throughput test. Everything else passes and the link comes up, yet the system is
+    unverified, never ready: in the JSON, the HTML, the verdict lines and the play's exit status."""
+    configure(fresh_lab, 'ip500-single')
+    real_com = ('-e', 'validate_lab_throughput_protocol=false')
+    proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single', *real_com)
+    assert proc.returncode == 2, output[-4000:]
+    entry = _system(report, 'ip500-single')
+    assert entry['verdict'] == 'unverified' and entry['failed_checks'] == []
+    assert entry['unmeasured_requirements'] == entry['not_measured'] == ['quality.throughput']
+    assert _check(entry, 'link.first_connection')['status'] == 'pass' and _check(entry, 'tls.websocket')['status'] == 'pass'
+    reason = 'a real COM offers no throughput test; measured only against the lab (lab_throughput_protocol)'
+    assert _check(entry, 'quality.throughput')['summary'] == 'not measured: %s' % reason
+    assert report['fleet'] == dict(report['fleet'], ready=0, unverified=1, not_ready=0, all_ready=False,
+                                   unverified_systems=['ip500-single'])
+    assert 'ip500-single (127.0.11.1): UNVERIFIED - not measured: quality.throughput (%s)' % reason in output
+    assert 'fleet: 0 of 1 systems ready, 0 not ready, 0 without a link of their own, 1 unverified' in output
+    assert 'unverified (nothing failed, but not everything was measured): ip500-single: not measured quality.throughput' in output
+    seen = evaluate(str(tmp_path / 'readiness' / 'readiness.html'), {
+        'text': 'document.body.innerText',
+        'verdict': "document.querySelector('section.system .verdict').innerText",
+        'why': "document.querySelector('section.system p.unverified').innerText",
+    })
+    assert seen['verdict'] == 'UNVERIFIED' and '1\nunverified (not everything measured)' in seen['text']
+    assert seen['why'].startswith('Unverified: nothing failed, but not everything was measured: not measured: quality.throughput')
+
+    # Accepted explicitly: the play passes, and the report still says unverified, never ready.
+    proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single', *real_com, '-e', 'validate_accept_unverified=true')
+    assert proc.returncode == 0, output[-4000:]
+    assert _system(report, 'ip500-single')['verdict'] == 'unverified' and report['fleet']['all_ready'] is False
+    assert 'ip500-single (127.0.11.1): UNVERIFIED - ' in output and 'unverified (nothing failed' not in output

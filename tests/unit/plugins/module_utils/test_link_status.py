@@ -65,3 +65,47 @@ def test_ready_needs_a_connected_link_and_valid_licences():
 def test_entitlement_dates_become_iso_and_status_words():
     item = link_status.entitlement_facts(licence(2))
     assert item['expiry_date'] == '2027-11-24' and item['status'] == 'expired'
+
+
+# -- one judgement of a link, for subscription_status, the readiness report and the monitoring report -----------------
+
+def _connected(*licences):
+    return link_status.node_status({'link_state': 'Connected', 'port': 443}, list(licences))
+
+
+@pytest.mark.parametrize('node, ready, problem', [
+    (_connected(licence(1)), True, None),
+    (_connected(), False, link_status.NO_LICENCES),
+    (_connected(licence(1), licence(2, key='x')), False, link_status.LICENCES_NOT_VALID),
+    (_connected(licence(1, grace=True)), False, link_status.LICENCES_ON_GRACE),
+    (link_status.node_status({'link_state': 'ErrorMode', 'reason_text': 'TCP 443 refused'}, [licence(1)]), False,
+     link_status.NOT_CONNECTED),
+    (None, False, link_status.NO_STATUS),
+    ({'node_address': '192.0.2.1'}, False, link_status.NO_STATUS),
+])
+def test_one_judgement_of_a_link(node, ready, problem):
+    judged = link_status.judge_link(node)
+    assert (judged['ready'], judged['problem']) == (ready, problem)
+    assert (judged['text'] is None) is ready
+    if node and 'link' in node:
+        assert node['ready'] is ready   # subscription_status's ready is the same judgement
+
+
+def test_a_connected_node_without_licences_is_not_ready_in_any_report():
+    """The case the three places judged differently: subscription_status, readiness and monitoring now agree."""
+    from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, monitoring, readiness
+    node = dict(_connected(), node_address='192.0.2.1')
+    assert node['ready'] is False
+    readiness_checks = dict((item['check'], item) for item in readiness.link_checks(node))
+    assert readiness_checks['link.first_connection']['status'] == checks.PASS
+    assert readiness_checks['link.licences']['status'] == checks.FAIL
+    monitored = dict((item['check'], item) for item in monitoring.node_checks(node, 30))
+    assert monitored['link.state']['status'] == checks.PASS and monitored['link.licences']['status'] == checks.FAIL
+    assert readiness_checks['link.licences']['hint'] == monitored['link.licences']['hint']
+    assert 'delivered no subscription licences' in monitored['link.licences']['hint']
+
+
+def test_licence_codes_are_one_table():
+    assert [link_status.licence_status_word(code) for code in range(8)] == [
+        'invalid', 'valid', 'expired', 'token_expired', 'unknown', 'dormant', 'obsolete', 'unknown']
+    assert link_status.LICENCE_STATUS[link_status.VALID] == 'valid'

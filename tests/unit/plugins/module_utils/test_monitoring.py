@@ -62,7 +62,8 @@ def test_the_devices_today_is_its_newest_timestamp_not_the_controllers():
 def test_a_healthy_connected_node_passes_every_check():
     results = monitoring.node_checks(CONNECTED, 30, fallback_today=datetime.date(2000, 1, 1))
     assert [item['check'] for item in results] == [
-        'link.state', 'grace.days_left', 'alarms.active', 'entitlement.Subscription Power User', 'entitlement.Subscription SIP Trunk Channels']
+        'link.state', 'link.licences', 'grace.days_left', 'alarms.active', 'entitlement.Subscription Power User',
+        'entitlement.Subscription SIP Trunk Channels']
     assert checks.add_up(results)['passed'] is True
     power = by_name(results)['entitlement.Subscription Power User']
     # Counted from the device's date (2026-11-24), not the fallback's (2000).
@@ -171,7 +172,7 @@ def test_the_monitoring_report_needs_attention_and_says_so_in_its_own_words():
     assert lines[0].startswith('beta (192.0.2.1): NEEDS ATTENTION - link.state: the link to COM is down')
     assert lines[2] == ('gamma (192.0.2.3): not applicable: no link of its own - '
                         'a Server Edition secondary has no subscription link of its own: the Primary carries it')
-    assert lines[-1] == 'fleet: 1 of 2 systems healthy, 1 need attention, 1 not applicable'
+    assert lines[-1] == 'fleet: 1 of 2 systems healthy, 1 need attention, 1 not applicable, 0 unverified'
     page = readiness.to_html(doc)
     assert '<title>IP Office subscription monitoring</title>' in page and 'What needs attention' in page
     # The first row of an area carries the anchor the summary table links to.
@@ -180,7 +181,8 @@ def test_the_monitoring_report_needs_attention_and_says_so_in_its_own_words():
 
 def test_the_readiness_report_keeps_its_words():
     doc = readiness.document([], 'now')
-    assert doc['kind'] == 'readiness' and readiness.text_lines(doc) == ['fleet: 0 of 0 systems ready, 0 not ready, 0 without a link of their own']
+    assert doc['kind'] == 'readiness'
+    assert readiness.text_lines(doc) == ['fleet: 0 of 0 systems ready, 0 not ready, 0 without a link of their own, 0 unverified']
     assert '<h1>IP Office subscription readiness</h1>' in readiness.to_html(doc)
 
 
@@ -272,3 +274,17 @@ def test_the_period_comes_from_the_documented_pbxlicense_field_else_from_the_see
     # A node with the link status resource measures all of it itself: the alarm is only kept for the report.
     node = monitoring.with_evidence(error_mode(), {}, alarm=dict(ALARM, address='192.0.2.1'))
     assert node['grace']['days_left'] == 28 and node['alarm']['grace_day'] == 3 and len(node['alarms']) == 3
+
+
+def test_a_network_check_not_measured_leaves_a_healthy_link_unverified_in_the_monitoring_report():
+    """The monitor runs the validate role's network checks for a node judged from its licences: one of them not
+    measured (throughput against a real COM) makes the system unverified, counted apart; not a need for attention."""
+    throughput = checks.result('quality.throughput', checks.NOT_MEASURED, limit=128, unit='kbit/s',
+                               summary='not measured: a real COM offers no throughput test; measured only against the lab')
+    collected = [{'check': 'quality', 'results': [{'item': NODE, 'checks': [throughput]}]}]
+    report = readiness.system_report('h', NODE, CONNECTED, collected, kind=readiness.MONITORING)
+    assert report['verdict'] == readiness.UNVERIFIED and report['failed_checks'] == []
+    doc = readiness.document([report], 'now', readiness.MONITORING)
+    assert doc['fleet']['not_ready'] == 0 and doc['fleet']['unverified'] == 1 and doc['fleet']['all_ready'] is False
+    assert readiness.text_lines(doc)[0].startswith('site-1 (192.0.2.1): UNVERIFIED - not measured: quality.throughput (a real COM')
+    assert readiness.text_lines(doc)[-1] == 'fleet: 0 of 1 systems healthy, 0 need attention, 0 not applicable, 1 unverified'

@@ -105,7 +105,7 @@ def test_fleet_summary_and_order_put_failing_systems_first():
     assert {'check': 'prerequisite.dns_server', 'systems': ['beta']} in doc['fleet']['blockers']
     lines = readiness.text_lines(doc)
     assert lines[0].startswith('beta (192.0.2.1): NOT READY - prerequisite.dns_server: set the DNS server')
-    assert lines[-1] == 'fleet: 1 of 3 systems ready, 2 not ready, 0 without a link of their own'
+    assert lines[-1] == 'fleet: 1 of 3 systems ready, 2 not ready, 0 without a link of their own, 0 unverified'
     assert json.loads(readiness.to_json(doc))['fleet'] == doc['fleet']
 
 
@@ -189,3 +189,65 @@ def test_a_check_that_could_not_run_says_why_in_its_hint():
     report = readiness.system_report('h', NODE, CONNECTED, all_checks(dns=broken))
     error = [item for item in report['checks'] if item['check'] == 'dns.error'][0]
     assert 'dnspython is missing on the probe host' in error['hint'] and 'see the message' not in error['hint']
+
+
+# -- three verdicts: ready, not ready, unverified (nothing failed, a requirement not measured) -----------------------
+
+NOT_MEASURED_THROUGHPUT = {'item': NODE, 'checks': [
+    checks.result('quality.round_trip', checks.PASS, measured=12.0, limit=200, unit='ms'),
+    checks.result('quality.throughput', checks.NOT_MEASURED, limit=128, unit='kbit/s',
+                  summary='not measured: a real COM offers no throughput test; measured only against the lab')]}
+
+
+def test_a_requirement_not_measured_is_unverified_never_ready():
+    report = readiness.system_report('h', NODE, CONNECTED, all_checks(quality=NOT_MEASURED_THROUGHPUT))
+    assert report['verdict'] == readiness.UNVERIFIED and report['failed_checks'] == []
+    assert report['unmeasured_requirements'] == ['quality.throughput']
+    doc = readiness.document([report], '2026-11-24T10:00:00Z')
+    assert doc['fleet']['unverified'] == 1 and doc['fleet']['ready'] == 0 and doc['fleet']['all_ready'] is False
+    assert doc['fleet']['unverified_systems'] == ['site-1']
+    lines = readiness.text_lines(doc)
+    assert lines[0] == ('site-1 (192.0.2.1): UNVERIFIED - not measured: quality.throughput (a real COM offers no throughput test; '
+                        'measured only against the lab)')
+    assert lines[-1] == 'fleet: 0 of 1 systems ready, 0 not ready, 0 without a link of their own, 1 unverified'
+    page = readiness.to_html(doc)
+    assert '<section class="system v-unverified"' in page and '<span class="verdict v-unverified">UNVERIFIED</span>' in page
+    assert '<div class="tile v-unverified"><b>1</b>unverified (not everything measured)</div>' in page
+    assert 'Unverified: nothing failed, but not everything was measured: not measured: quality.throughput' in page
+
+
+def test_a_failure_outranks_what_was_not_measured():
+    failing = {'item': NODE, 'checks': NOT_MEASURED_THROUGHPUT['checks'] + [
+        checks.result('quality.round_trip_extra', checks.FAIL, hint='a faster path')]}
+    report = readiness.system_report('h', NODE, CONNECTED, all_checks(quality=failing))
+    assert report['verdict'] == readiness.NOT_READY and report['unmeasured_requirements'] == ['quality.throughput']
+
+
+def test_a_node_without_any_link_status_is_never_ready():
+    report = readiness.system_report('h', NODE, None, all_checks())
+    assert report['verdict'] == readiness.UNVERIFIED and report['unmeasured_requirements'] == ['link.first_connection']
+
+
+def test_a_check_the_tags_left_out_leaves_the_node_unverified():
+    report = readiness.system_report('h', NODE, CONNECTED, all_checks()[:-1] + [
+        {'check': 'time', 'results': [], 'not_run': 'left out by the tags'}])
+    assert report['verdict'] == readiness.UNVERIFIED and report['unmeasured_requirements'] == ['time.not_run']
+
+
+def test_a_prerequisite_nobody_can_read_does_not_make_a_node_unverified():
+    # The settings are proven by the link and the checks; a time zone only the installer entered stays informational.
+    node = dict(NODE, carriers=dict((setting, profiles.MANUAL) for setting in profiles.SETTINGS))
+    status = dict(CONNECTED, ready=True)
+    report = readiness.system_report('h', node, status, all_checks())
+    assert report['verdict'] == readiness.READY and 'prerequisite.time_zone' in report['not_measured']
+
+
+def test_the_order_and_the_fleet_count_unverified_apart():
+    ready = readiness.system_report('a', dict(NODE, name='alpha'), CONNECTED, all_checks())
+    unverified = readiness.system_report('b', dict(NODE, name='beta'), CONNECTED, all_checks(quality=NOT_MEASURED_THROUGHPUT))
+    bad_node = dict(NODE, name='gamma', dns={'server': ''})
+    bad = readiness.system_report('c', bad_node, CONNECTED, all_checks(bad_node))
+    doc = readiness.document([ready, unverified, bad], 'now')
+    assert [item['verdict'] for item in doc['systems']] == [readiness.NOT_READY, readiness.UNVERIFIED, readiness.READY]
+    assert (doc['fleet']['ready'], doc['fleet']['unverified'], doc['fleet']['not_ready']) == (1, 1, 1)
+    assert doc['fleet']['blockers'] == [{'check': 'prerequisite.dns_server', 'systems': ['gamma']}]

@@ -140,7 +140,7 @@ def test_websocket_without_identity_is_not_measured():
 
 # -- link_quality_check --------------------------------------------------------------------------------------------
 
-QUALITY_PARAMS = dict(address=ADDRESS, port=443, max_round_trip_ms=200.0, min_throughput_kbps=128.0)
+QUALITY_PARAMS = dict(address=ADDRESS, port=443, max_round_trip_ms=200.0, min_throughput_kbps=128.0, lab_throughput_protocol=False)
 
 
 def test_the_application_round_trip_is_preferred_over_tcp_connects():
@@ -189,3 +189,29 @@ def test_firewall_hints_name_who_and_why_client_certificates_need_no_inspection(
     judged = tls_check.judge_certificate(shake(error_kind='verify', verify_message='unable to get local issuer certificate'), [leaf],
                                          TLS_PARAMS)
     assert "customer's firewall administrator exempts *.avaya-sub.com" in judged['hint']
+
+
+def test_without_the_lab_protocol_throughput_is_not_measured_and_says_why():
+    judged = link_quality_check.judge_throughput(QUALITY_PARAMS, None, netprobe.LAB_ONLY_THROUGHPUT)
+    assert judged['status'] == 'not_measured' and judged['details']['lab_only'] is True
+    assert judged['summary'] == 'not measured: a real COM offers no throughput test; measured only against the lab (lab_throughput_protocol)'
+
+
+def test_a_throughput_measurement_that_broke_off_fails_with_a_hint():
+    broken = netprobe.MeasurementBroken('the throughput measurement', 'the server closed the connection: code 1001', netprobe.CLOSED)
+    judged = link_quality_check.judge_throughput(QUALITY_PARAMS, None, None, broken)
+    assert judged['status'] == 'fail' and judged['summary'] == 'the measurement broke off: the server closed the connection: code 1001'
+    assert 'dropped during the throughput measurement' in judged['hint'] and 'cuts the connection' in judged['hint']
+    # The round trip, measured before, is judged as measured.
+    round_trip, method, _stats = link_quality_check.judge_round_trip(QUALITY_PARAMS, [1.0], [], [5.0, 6.0], None, broken)
+    assert round_trip['status'] == 'pass' and method == 'websocket_ping'
+
+
+def test_a_round_trip_that_broke_off_fails_and_throughput_is_not_measured():
+    broken = netprobe.MeasurementBroken('the round trip (WebSocket ping 2 of 5)', 'the server closed the connection', netprobe.CLOSED,
+                                        partial=[5.0])
+    round_trip, method, stats = link_quality_check.judge_round_trip(QUALITY_PARAMS, [1.0], [], [5.0], None, broken)
+    assert round_trip['status'] == 'fail' and method == 'websocket_ping' and stats['count'] == 1
+    assert 'dropped during the round trip (WebSocket ping 2 of 5)' in round_trip['hint']
+    throughput = link_quality_check.judge_throughput(QUALITY_PARAMS, None, None, broken)
+    assert throughput['status'] == 'not_measured'
