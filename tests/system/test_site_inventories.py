@@ -97,7 +97,8 @@ def _lab_copy(lab, example, dest):
         'validate_lab_throughput_protocol': lab_vars['validate_lab_throughput_protocol'],
         'validate_wait_delay': lab_vars['validate_wait_delay'],
         'validate_wait_timeout': lab_vars['validate_wait_timeout'],
-        'validate_report_dir': os.path.join(str(dest), 'readiness'),
+        # Outside the inventory directory: Ansible reads every file there as inventory (docs/validate.md).
+        'validate_report_dir': str(dest) + '-readiness',
     }, allowed_new=[k for k in lab_vars if k.startswith('validate_')] + ['validate_report_dir'])
 
     host_vars = os.path.join(dest, 'host_vars', '%s.yml' % host)
