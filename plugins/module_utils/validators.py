@@ -139,13 +139,15 @@ def check_server_ipv4(option, value):
     """The IPv4 address of a server a system sends to (a DNS server): not 0.0.0.0, a broadcast or multicast address.
 
     Only for values a user gives: Web Manager shows 0.0.0.0 for "no DNS server" when the device is read."""
-    problem = check_ipv4(option, value)
+    return _usable_server(option, value, check_ipv4(option, value), 'the address of a server')
+
+
+def _usable_server(option, value, problem, wanted):
+    """problem (the form's), else why a well-formed address cannot be a server, else None."""
     if problem:
         return problem
     why = unusable_server_address(value)
-    if why:
-        return '%s must be the address of a server: %r is %s' % (option, value, why)
-    return None
+    return '%s must be %s: %r is %s' % (option, wanted, value, why) if why else None
 
 
 def netmask_to_dotted(value):
@@ -237,13 +239,7 @@ def check_host_or_ipv4(option, value):
 
 def check_time_server(option, value):
     """A time server a system can ask: a host name, or the IPv4 address of a server (not 0.0.0.0 or a broadcast)."""
-    problem = check_host_or_ipv4(option, value)
-    if problem:
-        return problem
-    why = unusable_server_address(value)
-    if why:
-        return '%s must be a time server: %r is %s' % (option, value, why)
-    return None
+    return _usable_server(option, value, check_host_or_ipv4(option, value), 'a time server')
 
 
 def check_dns_domain(option, value):
