@@ -74,7 +74,7 @@ def connection_argument_spec():
     return dict((key, dict(value)) for key, value in CONNECTION_ARGUMENT_SPEC.items())
 
 
-def check_connection_params(params):
+def check_connection_params(params, password_needed=True):
     """Messages for bad connection options, before any request."""
     problems = [
         validators.check_host('host', params.get('host')),
@@ -85,7 +85,7 @@ def check_connection_params(params):
     ]
     if not params.get('username'):
         problems.append('username is required: the service user with the "Management API Group" rights')
-    if not params.get('password'):
+    if password_needed and not params.get('password'):
         problems.append('password is required for username %r' % params.get('username'))
     if params.get('node_address') is not None and not validators.is_ip_address(params['node_address']):
         problems.append('node_address must be the LAN1 IP address of a node: got %r' % params['node_address'])
@@ -144,9 +144,14 @@ class Client(object):
     """A session with one IP Office (or its Primary / Application Server)."""
 
     def __init__(self, host, username, password, port=7070, validate_certs=True, ca_path=None,
-                 timeout=30, retries=3, node_address=None, sleep=time.sleep, clock=time.monotonic, session_slot=None):
+                 timeout=30, retries=3, node_address=None, sleep=time.sleep, clock=time.monotonic, session_slot=None,
+                 session_source=None):
         # locks.SessionSlot: one of the few sessions this controller may hold for the account (or None).
         self.session_slot = session_slot
+        # Where the session comes from when another process holds it (the httpapi connection): an object with
+        # open(stale) -> {'cookies', 'serial', 'fresh'}; None: this client logs in and out itself.
+        self.session_source = session_source
+        self._session_serial = None
         self._slot_tried = False
         self._logout_refused = False
         self.host = host
@@ -170,11 +175,12 @@ class Client(object):
                                 use_proxy=False, follow_redirects='none', use_netrc=False, context=context)
 
     @classmethod
-    def from_params(cls, params, session_slot=None):
+    def from_params(cls, params, session_slot=None, session_source=None):
         return cls(host=params['host'], port=params['port'], username=params['username'],
                    password=params['password'], validate_certs=params['validate_certs'],
                    ca_path=params.get('ca_path'), timeout=params['timeout'],
-                   retries=params['retries'], node_address=params.get('node_address'), session_slot=session_slot)
+                   retries=params['retries'], node_address=params.get('node_address'), session_slot=session_slot,
+                   session_source=session_source)
 
     @property
     def where(self):
@@ -293,6 +299,9 @@ class Client(object):
     # -- session ---------------------------------------------------------
 
     def login(self):
+        if self.session_source is not None:
+            self._session_from_source()
+            return
         if self.session_slot is not None and not self._slot_tried:
             # A session kept by an earlier module because this device refuses logouts: use it, do not open another.
             self._slot_tried = True
@@ -334,12 +343,28 @@ class Client(object):
             raise IPOfficeError('login at %s answered without a session cookie' % self.where)
         self.logged_in = True
 
+    def _session_from_source(self):
+        """The session the persistent connection holds: opened there on the first request of the play, and
+        renewed there (once) when this client found it expired; a refused password is never sent again."""
+        self._cookies = {}
+        self.logged_in = False
+        session = self.session_source.open(stale=self._session_serial)
+        self._cookies = dict(session['cookies'])
+        self._session_serial = session['serial']
+        self.stats['logins' if session['fresh'] else 'reused_sessions'] += 1
+        self.logged_in = True
+
     def logout(self):
         """Best effort: the guide documents no logout; some builds answer 405 and let the session run out.
 
         Where the device refused it, the session slot keeps the session for the next
-        module of this account instead of leaving one more open session behind."""
+        module of this account instead of leaving one more open session behind.
+        A session from a session source stays open: its connection logs out when it closes."""
         if not self.logged_in:
+            return
+        if self.session_source is not None:
+            self._cookies = {}
+            self.logged_in = False
             return
         if not self._logout_refused:
             try:
@@ -357,6 +382,10 @@ class Client(object):
                 pass  # a slot that cannot be written only costs the next module a login
         self._cookies = {}
         self.logged_in = False
+
+    def session_cookies(self):
+        """The open session's cookies, for a module that uses it through a session source."""
+        return dict(self._cookies)
 
     def __enter__(self):
         return self

@@ -22,15 +22,42 @@ class ModuleInputError(api.IPOfficeError):
     """The task cannot go on as asked (wrong node, input the device refutes)."""
 
 
+class _InController(object):
+    """Set while a module's main() runs inside the Ansible worker (plugin_utils/api_action.py):
+    module_class stands in for AnsibleModule; session_source, when the inventory host uses the
+    httpapi connection, hands out the session that connection holds (None: the module logs in itself)."""
+
+    current = None
+
+    def __init__(self, module_class, session_source):
+        self.module_class = module_class
+        self.session_source = session_source
+
+
+@contextlib.contextmanager
+def in_controller(module_class, session_source=None):
+    _InController.current = _InController(module_class, session_source)
+    try:
+        yield
+    finally:
+        _InController.current = None
+
+
+def _session_source():
+    return _InController.current.session_source if _InController.current is not None else None
+
+
 def build_module(argument_spec=None, needs_connection=None, **kwargs):
     """needs_connection(params) -> bool: False for offline states (rendered, parsed)."""
     spec = api.connection_argument_spec()
     spec.update(argument_spec or {})
-    module = AnsibleModule(argument_spec=spec, **kwargs)
+    module_class = _InController.current.module_class if _InController.current is not None else AnsibleModule
+    module = module_class(argument_spec=spec, **kwargs)
     api_profile(module)  # a bad profile fails here, before any request
     if needs_connection is not None and not needs_connection(module.params):
         return module
-    problems = api.check_connection_params(module.params)
+    # Through the httpapi connection the password stays with the connection, which logs in.
+    problems = api.check_connection_params(module.params, password_needed=_session_source() is None)
     if problems:
         module.fail_json(msg='; '.join(problems))
     if not module.params['validate_certs']:
@@ -124,12 +151,15 @@ WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
 def run(module, work):
     """Run work(client) with a logged-in client; fail cleanly on any client error."""
     params = module.params
-    client = api.Client.from_params(params)
+    source = _session_source()
+    client = api.Client.from_params(params, session_source=source)
     writes = params.get('state') in WRITE_STATES and not module.check_mode
     try:
         # The write lock first, then a session slot: a task never waits for the lock while holding a slot.
+        # A persistent connection holds its own slot for the whole play.
         with locks.WriteLock(params['host'], params['port']) if writes else contextlib.nullcontext():
-            with locks.SessionSlot(params['host'], params['port'], params['username'], api.SESSIONS_PER_ACCOUNT) as slot:
+            with (locks.SessionSlot(params['host'], params['port'], params['username'], api.SESSIONS_PER_ACCOUNT)
+                  if source is None else contextlib.nullcontext()) as slot:
                 client.session_slot = slot
                 with client:
                     result = work(client)

@@ -57,6 +57,7 @@ def _own_network_namespace():
 
 
 def pytest_configure(config):
+    config.addinivalue_line('markers', 'local_only(reason): the test is about the local connection model only')
     if os.environ.get('PYTEST_XDIST_WORKER') and os.environ.get('IPOFFICE_NETNS_PER_WORKER') == '1':
         _own_network_namespace()
 
@@ -170,10 +171,95 @@ class PlaybookRun(object):
         return self.stdout + self.stderr
 
 
+# The module tests run under both connection models (docs/connection.md): local, where each task logs in
+# itself, and the httpapi connection, where the inventory host holds one session for the play.
+BOTH_CONNECTIONS = ('test_dns', 'test_ip_route', 'test_service_user', 'test_subscription', 'test_subscription_status',
+                    'test_system_info', 'test_time', 'test_learning')
+API_MODULES = frozenset('ipoffice.subscription.%s' % name for name in (
+    'api_profile_learn', 'dns', 'ip_route', 'service_user', 'subscription', 'subscription_status', 'system_info', 'time'))
+# Module options that the httpapi connection supplies, and the inventory variable each becomes.
+HTTPAPI_VARS = {'host': 'ansible_host', 'port': 'ansible_httpapi_port', 'username': 'ansible_user',
+                'password': 'ansible_password', 'validate_certs': 'ansible_httpapi_validate_certs',
+                'ca_path': 'ansible_httpapi_ca_path'}
+
+
+def pytest_generate_tests(metafunc):
+    if 'api_connection' in metafunc.fixturenames:
+        module = metafunc.module.__name__.rsplit('.', 1)[-1]
+        local_only = metafunc.definition.get_closest_marker('local_only') is not None
+        models = ['local', 'httpapi'] if module in BOTH_CONNECTIONS and not local_only else ['local']
+        metafunc.parametrize('api_connection', models, scope='function')
+
+
+def httpapi_host_vars(options):
+    """Inventory variables of an httpapi host for the module options that name an endpoint."""
+    host_vars = {'ansible_connection': 'ansible.netcommon.httpapi', 'ansible_network_os': 'ipoffice.subscription.ipoffice',
+                 'ansible_httpapi_use_ssl': True}
+    for option, variable in HTTPAPI_VARS.items():
+        if options.get(option) is not None:
+            host_vars[variable] = options[option]
+    return host_vars
+
+
+def _without_endpoints(module_defaults):
+    """module_defaults without the endpoint options, which the httpapi connection supplies."""
+    return dict((key, dict((option, value) for option, value in values.items() if option not in HTTPAPI_VARS))
+                for key, values in (module_defaults or {}).items())
+
+
+def _through_httpapi(tasks, module_defaults, endpoints):
+    """Each API task that names its endpoint runs delegated to an inventory host with that endpoint's
+    connection variables instead; its endpoint options leave the task (the connection supplies them)."""
+    defaults = {}
+    for key, values in (module_defaults or {}).items():
+        if key == 'group/ipoffice.subscription.api' or key in API_MODULES:
+            defaults.update(dict((option, value) for option, value in values.items() if option in HTTPAPI_VARS))
+    converted = []
+    for task in tasks:
+        task = dict(task)
+        for key in ('block', 'rescue', 'always'):
+            if key in task:
+                task[key] = _through_httpapi(task[key], module_defaults, endpoints)
+        module = next((key for key in task if key in API_MODULES), None)
+        if module is not None:
+            args = dict(defaults, **(task[module] or {}))
+            options = dict((option, args.pop(option)) for option in list(args) if option in HTTPAPI_VARS)
+            if options.get('host') is not None:
+                name = 'ipo-%d' % (len(endpoints) + 1)
+                key = json.dumps(options, sort_keys=True)
+                name = endpoints.setdefault(key, (name, options))[0]
+                task[module] = args
+                task['delegate_to'] = name
+        converted.append(task)
+    return converted
+
+
+def close_persistent_connections(folder):
+    """Close what a run left open, as Ansible does for a play's own hosts: Ansible closes one persistent
+    connection per play host, and the tests delegate to several endpoints from localhost. Without this an
+    idle connection would log out 30 s later, inside the next test's request log."""
+    if not os.path.isdir(str(folder)):
+        return
+    from ansible.module_utils.connection import Connection, ConnectionError as RpcError
+    for name in os.listdir(str(folder)):
+        path = os.path.join(str(folder), name)
+        try:
+            Connection(path).reset()
+        except (RpcError, OSError):
+            pass  # already closed
+
+
 @pytest.fixture
-def run_playbook(lab, tmp_path):
+def api_connection(request):
+    """local, or httpapi for the tests in BOTH_CONNECTIONS (pytest_generate_tests)."""
+    return getattr(request, 'param', 'local')
+
+
+@pytest.fixture
+def run_playbook(lab, tmp_path, api_connection):
     """Run tasks through ansible-playbook on localhost; each registered result
-    named in `capture` is written to a JSON file and returned."""
+    named in `capture` is written to a JSON file and returned. Under the httpapi
+    connection model, API tasks run through an httpapi inventory host each."""
 
     def run(tasks, capture=(), extra_args=(), env=None, module_defaults=None, play_vars=None):
         results_dir = tmp_path / 'results'
@@ -182,6 +268,14 @@ def run_playbook(lab, tmp_path):
             'content': '{{ %s | to_json }}' % name, 'dest': str(results_dir / ('%s.json' % name)), 'mode': '0600'},
             'check_mode': False}  # the result must be saved in check mode too
             for name in capture]
+        localhost = {'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}'}
+        inventory = {'all': {'hosts': {'localhost': localhost}}}
+        endpoints = {}
+        if api_connection == 'httpapi':
+            tasks = _through_httpapi(tasks, module_defaults, endpoints)
+            module_defaults = _without_endpoints(module_defaults)
+            for name, options in endpoints.values():
+                inventory['all']['hosts'][name] = httpapi_host_vars(options)
         play = {'name': 'system test', 'hosts': 'localhost', 'gather_facts': False,
                 'vars': dict({'ansible_python_interpreter': '{{ ansible_playbook_python }}'}, **(play_vars or {})),
                 'tasks': list(tasks) + dump}
@@ -189,11 +283,16 @@ def run_playbook(lab, tmp_path):
             play['module_defaults'] = module_defaults
         playbook = tmp_path / 'play.yml'
         playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+        inventory_path = tmp_path / 'inventory.yml'
+        inventory_path.write_text(yaml.safe_dump(inventory, sort_keys=False))
         run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
                        ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
         run_env.update(env or {})
-        proc = subprocess.run(['ansible-playbook', '-i', 'localhost,', '-c', 'local', str(playbook)] + list(extra_args),
+        sockets = tmp_path / 'pc'
+        run_env['ANSIBLE_PERSISTENT_CONTROL_PATH_DIR'] = str(sockets)
+        proc = subprocess.run(['ansible-playbook', '-i', str(inventory_path), str(playbook)] + list(extra_args),
                               capture_output=True, text=True, env=run_env, timeout=600, check=False)
+        close_persistent_connections(sockets)
         results = {}
         for name in capture:
             path = results_dir / ('%s.json' % name)

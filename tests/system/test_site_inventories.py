@@ -18,6 +18,7 @@ then the converging run, then a second run that changes and writes nothing."""
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import shutil
@@ -26,7 +27,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import API_PASSWORD, REPO, changed_tasks, only_the_reports_changed
+from conftest import API_PASSWORD, REPO, changed_tasks, close_persistent_connections, only_the_reports_changed
 from linklab import NODES, client
 
 EXAMPLES_DIR = os.path.join(REPO, 'playbooks', 'inventory', 'examples')
@@ -74,18 +75,20 @@ def _lab_copy(lab, example, dest):
     hosts = hosts_doc['all']['children']['ipoffice']['hosts']
     assert len(hosts) == 1, '%s: one inventory host per API endpoint' % example
     host = list(hosts)[0]
-    hosts[host]['ipoffice_host'] = address
+    hosts[host]['ansible_host'] = address
     with open(os.path.join(dest, 'hosts.yml'), 'w') as handle:
         yaml.safe_dump(hosts_doc, handle, sort_keys=False)
 
     with open(os.path.join(dest, 'group_vars', 'all.yml')) as handle:
         example_vars = yaml.safe_load(handle)
     # No secret in the example: the password comes from the environment, which the run sets to the lab's.
-    assert example_vars['ipoffice_password'] == "{{ lookup('ansible.builtin.env', 'IPOFFICE_PASSWORD') }}"
+    assert example_vars['ansible_password'] == "{{ lookup('ansible.builtin.env', 'IPOFFICE_PASSWORD') }}"
+    # The examples use the httpapi connection: one session per host for the whole run (docs/connection.md).
+    assert example_vars['ansible_connection'] == 'ansible.netcommon.httpapi'
     lab_vars = _lab_vars()
     _swap(os.path.join(dest, 'group_vars', 'all.yml'), {
-        'ipoffice_username': lab_vars['ipoffice_username'],
-        'ipoffice_ca_path': lab.ca_path,
+        'ansible_user': lab_vars['ipoffice_username'],
+        'ansible_httpapi_ca_path': lab.ca_path,
         'prerequisites_customer_id': lab_vars['ipoffice_customer_id'],
         'prerequisites_subscription_server': lab_vars['ipoffice_subscription_server'],
         'prerequisites_dns_server': lab_vars['ipoffice_dns_server'],
@@ -119,7 +122,7 @@ def _lab_copy(lab, example, dest):
 
 def _start(inventory, *args):
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
-               IPOFFICE_PASSWORD=API_PASSWORD)
+               IPOFFICE_PASSWORD=API_PASSWORD, ANSIBLE_PERSISTENT_CONTROL_PATH_DIR=inventory + '-pc')
     return subprocess.Popen(['ansible-playbook', '-i', inventory, SITE] + list(args), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
@@ -127,7 +130,11 @@ def _start(inventory, *args):
 def _all(inventories, *args):
     """site.yml on every example side by side; {example: (stdout, stderr)}."""
     procs = dict((example, _start(inventories[example][0], *args)) for example in inventories)
-    return dict((example, proc.communicate(timeout=900)) for example, proc in procs.items())
+    outputs = dict((example, proc.communicate(timeout=900)) for example, proc in procs.items())
+    for example in inventories:
+        # The session closes now, not after the connection's idle timeout inside the next step's log.
+        close_persistent_connections(inventories[example][0] + '-pc')
+    return outputs
 
 
 @pytest.fixture(scope='module')
@@ -142,6 +149,8 @@ def runs(lab, tmp_path_factory):
         start = lab.last_seq()
         result[step] = _all(inventories, *args)
         result[step + '_writes'] = [r for r in lab.requests(start) if r['write']]
+        result[step + '_logins'] = collections.Counter(r['listener'] for r in lab.requests(start)
+                                                       if r['resource'] == 'authenticate' and r['method'] == 'GET')
         if step == 'converge':
             result['systems'] = dict((name, lab.system(name)) for systems in EXAMPLES.values() for name in systems[1])
             # The DNS change acts after a reboot, which a person makes in the maintenance window.
@@ -216,6 +225,8 @@ def test_a_second_run_changes_nothing(runs, example):
     # Nothing changes on the systems; only the reports (removed at the start, written anew at the end).
     assert only_the_reports_changed(stdout), changed_tasks(stdout)
     assert not runs['again_writes'], runs['again_writes']
+    # One session for the whole run (two plays) through the httpapi connection: one login at the endpoint.
+    assert runs['again_logins'][EXAMPLES[example][0]] == 1, runs['again_logins']
 
 
 # --- the role's own rules (the role alone, no validation) ---------------------------------

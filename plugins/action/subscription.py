@@ -1,0 +1,14 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Runs the subscription module in the Ansible worker (plugin_utils/api_action.py); its documentation is the module's."""
+
+from __future__ import annotations
+
+from ansible_collections.ipoffice.subscription.plugins.plugin_utils.api_action import ApiModuleAction
+
+
+class ActionModule(ApiModuleAction):
+    pass

@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The API modules' work, run inside the Ansible worker instead of a new Python process per task.
+
+Each API module has an action plugin of its name (plugins/action/) built on ApiModuleAction. It runs the
+module's own main() in the worker, with ControllerModule standing in for AnsibleModule (same argument
+spec, same checks and messages, same no_log masking), so the module file stays the one description of
+the module and its behaviour.
+
+- Inventory host with ansible_connection ansible.netcommon.httpapi (and ansible_network_os
+  ipoffice.subscription.ipoffice): the session is the persistent connection's (plugins/httpapi/ipoffice.py),
+  one login per host per play; host, port, user, TLS options come from the connection.
+- Local connection (also delegate_to localhost): the module logs in itself, as it did as a process.
+- Any other connection: the module is sent to that host and runs there as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.connection import Connection, ConnectionError as RpcConnectionError
+from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
+from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base
+
+HTTPAPI = ('ansible.netcommon.httpapi', 'httpapi')
+LOCAL = ('local', 'ansible.builtin.local', 'ansible.legacy.local')
+NETWORK_OS = 'ipoffice.subscription.ipoffice'
+# Connection options of the modules that the httpapi connection supplies; a task may not name others.
+FROM_CONNECTION = ('host', 'port', 'username', 'password', 'validate_certs', 'ca_path')
+
+
+class _ModuleExit(Exception):
+    """exit_json/fail_json of a module running in the controller: carries its result."""
+
+    def __init__(self, result):
+        super(_ModuleExit, self).__init__('module exit')
+        self.result = result
+
+
+class ControllerModule(object):
+    """What the API modules use of AnsibleModule, for a run inside the worker.
+
+    The arguments are checked by ansible-core's own ModuleArgumentSpecValidator, the one AnsibleModule uses,
+    so defaults, types, fallbacks, aliases, choices and their messages are the same."""
+
+    # Set by ApiModuleAction for one run: the task's arguments, check mode and diff, and the module's name.
+    task_args = None
+    task_check_mode = False
+    task_diff = False
+    task_module = 'module'
+
+    def __init__(self, argument_spec, supports_check_mode=False, mutually_exclusive=None, required_together=None,
+                 required_one_of=None, required_if=None, required_by=None, **_ignored):
+        self.argument_spec = argument_spec
+        self.check_mode = self.task_check_mode
+        self._diff = self.task_diff
+        self._name = self.task_module
+        self._warnings = []
+        self.no_log_values = set()
+        self.params = dict(self.task_args or {})
+        validator = ModuleArgumentSpecValidator(argument_spec, mutually_exclusive=mutually_exclusive,
+                                                required_together=required_together, required_one_of=required_one_of,
+                                                required_if=required_if, required_by=required_by)
+        outcome = validator.validate(self.params)
+        self.params.update(outcome.validated_parameters)
+        self.no_log_values.update(outcome._no_log_values)  # pylint: disable=protected-access
+        if outcome.errors.errors:  # AnsibleValidationErrorMultiple is true even when it holds none
+            msg = outcome.errors.msg
+            if isinstance(outcome.errors[0], UnsupportedError):
+                msg = 'Unsupported parameters for (%s) module: %s' % (self._name, msg)
+            self.fail_json(msg=msg)
+        if self.check_mode and not supports_check_mode:
+            self.exit_json(skipped=True, msg='remote module (%s) does not support check mode' % self._name)
+
+    def warn(self, warning):
+        self._warnings.append(warning)
+
+    def _finish(self, result):
+        result.setdefault('invocation', {'module_args': self.params})
+        if self._warnings:
+            result['warnings'] = list(self._warnings)
+        # As from a module process: plain JSON data, every no_log value masked.
+        raise _ModuleExit(json.loads(json.dumps(remove_values(result, self.no_log_values))))
+
+    def exit_json(self, **kwargs):
+        self._finish(dict(kwargs))
+
+    def fail_json(self, msg, **kwargs):
+        self._finish(dict(kwargs, msg=msg, failed=True))
+
+
+class PersistentSession(object):
+    """The session the httpapi connection (plugins/httpapi/ipoffice.py) holds for this inventory host."""
+
+    def __init__(self, socket_path):
+        self._connection = Connection(socket_path)
+
+    def open(self, stale=None):
+        """{'cookies', 'serial', 'fresh'}; stale: the serial of a session this task found expired."""
+        try:
+            answer = self._connection.ipoffice_session(stale)
+        except RpcConnectionError as exc:
+            raise api.TransportError('the httpapi connection did not hand out a session: %s' % exc)
+        error = answer.get('error')
+        if error:
+            kind = getattr(api, error.get('type', ''), None)
+            if not (isinstance(kind, type) and issubclass(kind, api.IPOfficeError)) or kind is api.ApiError:
+                kind = api.IPOfficeError
+            raise kind(error.get('message', 'login failed'), **(error.get('details') or {}))
+        return answer
+
+
+@contextlib.contextmanager
+def _environment(overlay):
+    """The task's environment keyword, for the modules' IPOFFICE_* fallbacks (a module process gets it too)."""
+    saved = dict((name, os.environ.get(name)) for name in overlay)
+    os.environ.update(overlay)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class ApiModuleAction(ActionBase):
+    """Runs the API module of the same name in the worker (see the module docstring)."""
+
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset()  # every argument is the module's: its own spec checks them
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ApiModuleAction, self).run(tmp, task_vars)
+        del tmp  # not used: nothing goes to a remote host
+        transport = getattr(self._connection, 'transport', None)
+        if transport in HTTPAPI:
+            source, args = self._through_httpapi(self._module_args(), task_vars or {})
+        elif transport in LOCAL:
+            source, args = None, self._module_args()
+        else:
+            # The module goes to that host and runs there, as a module always did.
+            result.update(self._execute_module(module_name=self._task.resolved_action, module_args=self._task.args,
+                                               task_vars=task_vars))
+            return result
+        result.update(self._run_here(args, source))
+        return result
+
+    def _through_httpapi(self, args, task_vars):
+        network_os = task_vars.get('ansible_network_os') or getattr(self._connection, '_network_os', None)
+        if network_os not in (NETWORK_OS, 'ipoffice'):
+            raise AnsibleActionFail('%s uses the httpapi connection with ansible_network_os %r; the IP Office modules need '
+                                    'ansible_network_os: %s' % (self._task.get_name(), network_os, NETWORK_OS))
+        if not self._connection.get_option('use_ssl'):
+            raise AnsibleActionFail('the IP Office Management API is HTTPS only: set ansible_httpapi_use_ssl: true')
+        named = sorted(option for option in FROM_CONNECTION if args.get(option) is not None)
+        if named:
+            raise AnsibleActionFail(
+                'this host uses the httpapi connection, which supplies %s; the task also gives %s. Leave them to the '
+                'inventory (ansible_host, ansible_httpapi_port, ansible_user, ansible_password, ansible_httpapi_*), or '
+                'run the task with ansible_connection: local; nothing was changed' % (', '.join(FROM_CONNECTION), ', '.join(named)))
+        get = self._connection.get_option
+        args.update(host=get('host'), port=get('port') or api.CONNECTION_ARGUMENT_SPEC['port']['default'],
+                    username=get('remote_user'), validate_certs=get('validate_certs'), ca_path=get('ca_path'))
+        # The socket stays out of the task's arguments, where it would make the strategy close the connection at
+        # the end of each play: one session then serves every play of the run (site.yml has two). The connection
+        # closes, and logs out, once idle for persistent_connect_timeout.
+        return PersistentSession(self._connection.socket_path), args
+
+    def _module_args(self):
+        return dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_'))
+
+    def _environment_overlay(self):
+        overlay = {}
+        environments = self._task.environment or []
+        for environment in environments if isinstance(environments, list) else [environments]:
+            if environment:
+                overlay.update(self._templar.template(environment))
+        return dict((str(name), str(value)) for name, value in overlay.items())
+
+    def _run_here(self, args, source):
+        name = self._task.resolved_action.split('.')[-1]
+        module = importlib.import_module('ansible_collections.ipoffice.subscription.plugins.modules.%s' % name)
+        ControllerModule.task_args = args
+        ControllerModule.task_check_mode = bool(self._task.check_mode)
+        ControllerModule.task_diff = bool(self._task.diff)
+        ControllerModule.task_module = name
+        try:
+            with _environment(self._environment_overlay()), module_base.in_controller(ControllerModule, source):
+                module.main()
+        except _ModuleExit as done:
+            return done.result
+        raise AnsibleActionFail('%s ended without a result' % self._task.resolved_action)

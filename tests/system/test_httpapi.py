@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The httpapi connection (plugins/httpapi/ipoffice.py) through ansible-playbook against the lab: one session
+per inventory host for the run, renewed once when it expires, a rejected password never sent again, and
+nothing secret in the persistent connection's own log."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+
+import yaml
+
+from conftest import API_PASSWORD, API_USER, CONTROL, SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, close_persistent_connections
+
+ENDPOINTS = {'single': SINGLE_APP_SERVER, 'scn': SCN_APP_SERVER, 'se': SE_PRIMARY}
+
+
+def _inventory(lab, tmp_path, password=API_PASSWORD, endpoints=None):
+    hosts = dict((name, {'ansible_host': address}) for name, address in (endpoints or ENDPOINTS).items())
+    common = {'ansible_connection': 'ansible.netcommon.httpapi', 'ansible_network_os': 'ipoffice.subscription.ipoffice',
+              'ansible_httpapi_use_ssl': True, 'ansible_httpapi_ca_path': lab.ca_path, 'ansible_user': API_USER,
+              'ansible_password': password, 'ansible_python_interpreter': '{{ ansible_playbook_python }}'}
+    path = tmp_path / 'inventory.yml'
+    path.write_text(yaml.safe_dump({'all': {'vars': common, 'hosts': hosts}}))
+    return str(path)
+
+
+def _play(tmp_path, plays, inventory, *args, env=None):
+    playbook = tmp_path / 'play.yml'
+    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+    sockets = str(tmp_path / 'pc')
+    run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
+                   ANSIBLE_PERSISTENT_CONTROL_PATH_DIR=sockets, **(env or {}))
+    proc = subprocess.run(['ansible-playbook', '-i', inventory, str(playbook)] + list(args), capture_output=True,
+                          text=True, env=run_env, timeout=600, check=False)
+    close_persistent_connections(sockets)
+    return proc
+
+
+def _logins(lab, start):
+    return collections.Counter(r['listener'] for r in lab.requests(start) if r['resource'] == 'authenticate' and r['method'] == 'GET')
+
+
+def _api_play(name, tasks):
+    return {'name': name, 'hosts': 'all', 'gather_facts': False, 'tasks': tasks}
+
+
+def test_one_login_per_host_for_every_play_and_task_of_the_run(fresh_lab, tmp_path):
+    start = fresh_lab.last_seq()
+    reads = [{'name': 'read', 'ipoffice.subscription.system_info': {'gather_subset': ['system']}},
+             {'name': 'status', 'ipoffice.subscription.subscription_status': {}}]
+    run = _play(tmp_path, [_api_play('one', reads), _api_play('two', reads)], _inventory(fresh_lab, tmp_path), '--forks', '3')
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert _logins(fresh_lab, start) == dict((address, 1) for address in ENDPOINTS.values())
+    # The connection logs out when it closes (the Application Server of the single system refuses, as some builds do).
+    logouts = collections.Counter(r['listener'] for r in fresh_lab.requests(start)
+                                  if r['resource'] == 'authenticate' and r['method'] == 'DELETE')
+    assert logouts == dict((address, 1) for address in ENDPOINTS.values()), logouts
+    assert API_PASSWORD not in run.stdout + run.stderr
+
+
+def test_an_expired_session_is_renewed_once_mid_play(fresh_lab, tmp_path):
+    expire = {'name': 'the sessions expire', 'ansible.builtin.uri': {
+        'url': '%s/lab/listeners/%s/faults' % (CONTROL, SE_PRIMARY), 'method': 'POST', 'body_format': 'json',
+        'body': {'expire_sessions': True}}, 'delegate_to': 'localhost', 'vars': {'ansible_connection': 'local'}}
+    read = {'ipoffice.subscription.system_info': {'gather_subset': ['system']}}
+    stats = tmp_path / 'stats.json'
+    tasks = [dict(read, name='first', register='first'), expire, dict(read, name='second', register='second'),
+             dict(read, name='third', register='third'),
+             {'name': 'save', 'delegate_to': 'localhost', 'vars': {'ansible_connection': 'local'}, 'ansible.builtin.copy': {
+                 'content': '{{ [first.api_stats, second.api_stats, third.api_stats] | to_json }}', 'dest': str(stats),
+                 'mode': '0600'}}]
+    start = fresh_lab.last_seq()
+    run = _play(tmp_path, [_api_play('expiry', tasks)], _inventory(fresh_lab, tmp_path, endpoints={'se': SE_PRIMARY}))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    log = [(r['resource'], r['method'], r['http_status']) for r in fresh_lab.requests(start) if r['listener'] == SE_PRIMARY]
+    # The second task meets the expiry once, has the session renewed, and retries its read; the third uses it.
+    assert _logins(fresh_lab, start) == {SE_PRIMARY: 2}, log
+    expired = [entry for entry in log if entry[0] == 'systems' and entry[2] != 200]
+    assert len(expired) == 1, log
+    first, second, third = json.loads(stats.read_text())
+    assert (first['logins'], second['relogins'], second['logins'], third['logins'], third['relogins']) == (1, 1, 1, 0, 0)
+
+
+def test_a_wrong_password_is_sent_once_per_host_and_each_host_reports_it(fresh_lab, tmp_path):
+    tasks = [{'name': 'read', 'ipoffice.subscription.system_info': {'gather_subset': ['system']}, 'ignore_errors': True},
+             {'name': 'read again', 'ipoffice.subscription.system_info': {'gather_subset': ['system']}}]
+    start = fresh_lab.last_seq()
+    run = _play(tmp_path, [_api_play('wrong password', tasks)],
+                _inventory(fresh_lab, tmp_path, password='Wrong-Passw0rd-1'), '--forks', '3')
+    assert run.returncode == 2
+    # Two tasks per host, one attempt per host: the second task is refused without asking the device again.
+    assert _logins(fresh_lab, start) == dict((address, 1) for address in ENDPOINTS.values())
+    for host in ENDPOINTS:
+        assert run.stdout.count('fatal: [%s]' % host) == 2, run.stdout[-3000:]
+    assert 'rejected the user name or password' in run.stdout
+    assert 'the password was not sent again' in run.stdout
+    assert 'Wrong-Passw0rd-1' not in run.stdout + run.stderr
+    # The account is not locked: the right password still works at once.
+    again = _play(tmp_path, [_api_play('right password', tasks[1:])], _inventory(fresh_lab, tmp_path))
+    assert again.returncode == 0, again.stdout[-3000:]
+
+
+def test_a_task_that_names_an_endpoint_option_is_refused_before_any_request(fresh_lab, tmp_path):
+    tasks = [{'name': 'read', 'ipoffice.subscription.system_info': {'host': SE_PRIMARY, 'gather_subset': ['system']}}]
+    start = fresh_lab.last_seq()
+    run = _play(tmp_path, [_api_play('both', tasks)], _inventory(fresh_lab, tmp_path, endpoints={'se': SE_PRIMARY}))
+    assert run.returncode == 2
+    assert 'this host uses the httpapi connection, which supplies' in run.stdout and 'the task also gives host' in run.stdout
+    assert fresh_lab.requests(start) == []
+
+
+def test_the_persistent_connection_log_holds_no_password(fresh_lab, tmp_path):
+    comadmin = 'Com-Secret-%s' % os.getpid()
+    tasks = [{'name': 'COMAdmin', 'ipoffice.subscription.service_user': {
+        'node_address': '127.0.30.1', 'config': [{'name': 'COMAdmin', 'password': comadmin, 'account_status': 'Enabled'}],
+        'update_password': 'always', 'state': 'merged'}}]
+    log = tmp_path / 'ansible.log'
+    run = _play(tmp_path, [_api_play('log', tasks)], _inventory(fresh_lab, tmp_path, endpoints={'se': SE_PRIMARY}), '-vvvv',
+                env={'ANSIBLE_LOG_PATH': str(log), 'ANSIBLE_PERSISTENT_LOG_MESSAGES': 'True'})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    text = log.read_text()
+    assert 'jsonrpc request' in text  # the persistent connection's messages are there to scan
+    for secret in (API_PASSWORD, comadmin):
+        assert secret not in text and secret not in run.stdout + run.stderr
