@@ -27,7 +27,7 @@ description:
     session comes from differs. See the collection's docs/connection.md.
 version_added: 0.2.0
 author:
-  - ipoffice.subscription developers
+  - ipoffice.subscription developers (@ipoffice-subscription)
 '''
 
 from ansible.plugins.httpapi import HttpApiBase
