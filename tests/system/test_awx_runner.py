@@ -25,7 +25,7 @@ import yaml
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from conftest import API_PASSWORD, API_USER, REPO
+from conftest import API_PASSWORD, API_USER, REPO, close_persistent_connections
 from linklab import LAB_DNS, LAB_SNTP, SERVER, CUSTOMER, configure
 
 AWX = os.path.join(REPO, 'extensions', 'awx')
@@ -116,8 +116,9 @@ def _survey_answers(name, answers):
     return result
 
 
-def _lab_inventory(lab, hosts):
-    """The lab inventory as an AWX inventory: the hosts asked for, without what the credential supplies."""
+def _lab_inventory(lab, hosts, httpapi=False):
+    """The lab inventory as an AWX inventory: the hosts asked for, without what the credential supplies;
+    httpapi: each host's endpoint as the httpapi connection's ansible_host (docs/connection.md)."""
     with open(LAB_INVENTORY) as handle:
         inventory = yaml.safe_load(handle)
     variables = inventory['all']['vars']
@@ -128,6 +129,8 @@ def _lab_inventory(lab, hosts):
     kept = {}
     for group, body in inventory['all']['children'].items():
         members = dict((host, hostvars) for host, hostvars in body.get('hosts', {}).items() if host in hosts)
+        if httpapi:
+            members = dict((host, {'ansible_host': hostvars['ipoffice_host']}) for host, hostvars in members.items())
         if members:
             kept[group] = {'hosts': members}
     assert sorted(host for body in kept.values() for host in body['hosts']) == sorted(hosts)
@@ -136,14 +139,14 @@ def _lab_inventory(lab, hosts):
 
 
 def _job(tmp_path, lab, playbook, hosts, extra_vars, credential_inputs=None, cmdline=(), passwords=None,
-         inventory_vars=None, env=None):
+         inventory_vars=None, env=None, httpapi=False):
     """Lay out a private data directory as AWX does for a job, run it with ansible-runner, return the result."""
     pdd = str(tmp_path / 'job')
     for sub in ('env', 'inventory', 'project'):
         os.makedirs(os.path.join(pdd, sub))
     # The project: the repository's playbooks, as an SCM project update would check them out.
     shutil.copytree(os.path.join(REPO, 'playbooks'), os.path.join(pdd, 'project', 'playbooks'))
-    inventory = _lab_inventory(lab, hosts)
+    inventory = _lab_inventory(lab, hosts, httpapi)
     inventory['all']['vars'].update(inventory_vars or {})
     with open(os.path.join(pdd, 'inventory', 'hosts.yml'), 'w') as handle:
         yaml.safe_dump(inventory, handle)
@@ -339,4 +342,25 @@ def test_a_machine_credentials_password_reaches_the_tasks_but_not_the_argument_v
     entry = [item for item in report['systems'] if item['inventory_host'] == 'ip500-single'][0]
     assert 'api.readable' not in entry['failed_checks'] and entry['verdict'] == 'not_ready', entry['failed_checks']
     assert job.read('status') == 'failed'
+    _assert_nothing_leaks(job, API_PASSWORD)
+
+
+def test_a_machine_credential_drives_the_httpapi_connection(fresh_lab, tmp_path):
+    """With the httpapi connection the Machine credential's user and password are the connection's own
+    (ansible_user, and the --ask-pass answer): nothing to map, one login for the job."""
+    connection = {'ansible_connection': 'ansible.netcommon.httpapi', 'ansible_network_os': 'ipoffice.subscription.ipoffice',
+                  'ansible_httpapi_use_ssl': True, 'ansible_httpapi_ca_path': fresh_lab.ca_path}
+    extra_vars = {'validate_report_dir': str(tmp_path / 'readiness')}
+    start = fresh_lab.last_seq()
+    job = _job(tmp_path, fresh_lab, 'playbooks/validate.yml', ['ip500-single'], extra_vars,
+               cmdline=['-u', API_USER, '--ask-pass'], passwords={SSH_PASSWORD_PROMPT: API_PASSWORD},
+               inventory_vars=connection, httpapi=True,
+               env={'ANSIBLE_PERSISTENT_CONTROL_PATH_DIR': str(tmp_path / 'pc')})
+    close_persistent_connections(str(tmp_path / 'pc'))
+    log = fresh_lab.requests(start)
+    assert [request for request in log if request['resource'] != 'authenticate' and request.get('user') == API_USER], job.output[-3000:]
+    assert len([request for request in log if request['resource'] == 'authenticate' and request['method'] == 'GET']) == 1
+    report = json.load(open(str(tmp_path / 'readiness' / 'readiness.json')))
+    entry = [item for item in report['systems'] if item['inventory_host'] == 'ip500-single'][0]
+    assert 'api.readable' not in entry['failed_checks'] and entry['verdict'] == 'not_ready', entry['failed_checks']
     _assert_nothing_leaks(job, API_PASSWORD)

@@ -82,8 +82,6 @@ def test_an_expired_session_is_renewed_once_mid_play(fresh_lab, tmp_path):
     log = [(r['resource'], r['method'], r['http_status']) for r in fresh_lab.requests(start) if r['listener'] == SE_PRIMARY]
     # The second task meets the expiry once, has the session renewed, and retries its read; the third uses it.
     assert _logins(fresh_lab, start) == {SE_PRIMARY: 2}, log
-    expired = [entry for entry in log if entry[0] == 'systems' and entry[2] != 200]
-    assert len(expired) == 1, log
     first, second, third = json.loads(stats.read_text())
     assert (first['logins'], second['relogins'], second['logins'], third['logins'], third['relogins']) == (1, 1, 1, 0, 0)
 
