@@ -42,7 +42,9 @@ CPU seconds and the 1-minute load average at its start and end.
 --compare-with REF exports the collection at git commit REF (git archive) and
 measures it ('old', local connection) and the current tree ('new', with
 --connection local or httpapi) alternating step by step: old converge, new
-converge, old idempotent, new idempotent, and so on. Each side has a network
+converge, new idempotent, old idempotent, old validate, new validate, new
+floor, old floor (who goes first alternates too, against the load drifting
+the same way through the invocation). Each side has a network
 namespace and a fresh lab of its own with the same topology. summary.md starts
 with a side-by-side table: per run old, new and new/old of wall time and CPU
 seconds, logins, reads and writes per host, and the load averages.
@@ -436,7 +438,16 @@ class Side(object):
 def run_playbook(args, side, name, playbook, inventory, env, systems, interval):
     log_path = os.path.join(side.output, '%s.log' % name)
     counts_path = os.path.join(side.output, '%s.counts.json' % name)
-    env = dict(side.env(env), IPOFFICE_PERF_COUNTS=counts_path)
+    # The client keeps sessions and locks in XDG_RUNTIME_DIR (module_utils/locks.py), by host, port and user. Both sides
+    # use the same addresses, and so does any other benchmark on this machine: each run starts with a folder of its own,
+    # as a fresh controller (an AWX job) would, so its logins are its own.
+    runtime = os.path.join(side.output, 'runtime', name)
+    shutil.rmtree(runtime, ignore_errors=True)
+    os.makedirs(runtime, mode=0o700)
+    os.chmod(os.path.join(side.output, 'runtime'), 0o700)
+    # A persistent connection's socket is a file, reachable from every network namespace: its own folder too.
+    env = dict(side.env(env), IPOFFICE_PERF_COUNTS=counts_path, XDG_RUNTIME_DIR=runtime,
+               ANSIBLE_PERSISTENT_CONTROL_PATH_DIR=os.path.join(runtime, 'pc'))
     side.enter()
     labs = {pid for pid in (other.lab_pid() for other in args.sides) if pid}
     reap(labs, 0)
@@ -458,8 +469,12 @@ def run_playbook(args, side, name, playbook, inventory, env, systems, interval):
     load_end = load_1m()
     health = sampler.stop()
     until = last_seq()
-    with open(counts_path, encoding='utf-8') as handle:
-        counted = json.load(handle)
+    try:
+        with open(counts_path, encoding='utf-8') as handle:
+            counted = json.load(handle)
+    except (OSError, ValueError):
+        # ansible-playbook stopped before the play's end (a missing plugin or collection): the log says why.
+        counted = {'hosts': {}, 'task_seconds': {}, 'check_ms_max': {}}
     counts = counted['hosts']
     shown = os.path.relpath(playbook, side.root) if playbook.startswith(side.root + os.sep) else os.path.basename(playbook)
     result = {'name': name, 'side': side.name, 'playbook': shown, 'task_seconds': counted['task_seconds'],
@@ -605,7 +620,7 @@ def comparison(old, new, systems):
 def compare_report(summary):
     old, new = summary['sides']['old'], summary['sides']['new']
     lines = [machine_line(summary), '',
-             'old: %s (%s connection); new: %s (%s connection). Runs alternate old, new per step, each side with a lab of its own '
+             'old: %s (%s connection); new: %s (%s connection). Runs alternate per step (old first, then new first), each side with a lab of its own '
              '(same topology, fresh state). Ratios are new/old within this invocation; times are never asserted.'
              % (old['commit'], old['connection'], new['commit'], new['connection']), '',
              '| run | old wall s | new wall s | new/old | old CPU s | new CPU s | new/old | old logins/host | new logins/host '
@@ -892,9 +907,10 @@ def main():
                   '%(heartbeat_interval_s)d s, lag %(heartbeat_lag_max_s).0f s), round trip at most %(heartbeat_round_trip_max_ms).0f ms; '
                   'lab process %(lab_rss_mib).0f MiB, %(lab_cpu_s).0f s CPU in all; load after %(load_after)s' % result, flush=True)
             return 0 if result['connected'] == args.systems and result['heartbeat_lag_max_s'] < interval else 1
-        # Old and new alternate step by step, so both see the machine's load drift alike.
-        for step in ('converge', 'idempotent', 'validate', 'floor'):
-            for side in sides:
+        # Old and new alternate step by step, and who goes first alternates too (old, new; new, old; ...), so a load
+        # that rises or falls through the invocation does not always weigh on the same side.
+        for number, step in enumerate(('converge', 'idempotent', 'validate', 'floor')):
+            for side in sides if number % 2 == 0 else sides[::-1]:
                 run_step(args, side, step, env, systems, interval)
     finally:
         for side in sides:
