@@ -494,7 +494,7 @@ def per_host_stats(values):
 
 
 def executed_tasks(host_counts):
-    return host_counts['ok'] + host_counts['failed']
+    return host_counts['ok'] + host_counts['failed'] + host_counts.get('unreachable', 0)
 
 
 def module_invocations(host_counts):
@@ -634,6 +634,10 @@ def compare_report(summary):
                         row['new_reads_per_host'], row['old_writes_per_host'], row['new_writes_per_host'], row['old_tasks_per_host'],
                         row['new_tasks_per_host'], row['old_load_1m'][0], row['old_load_1m'][1], row['new_load_1m'][0], row['new_load_1m'][1]))
     lines.append('')
+    failed = [problem for problem in summary['problems'] if ' run failed ' in problem or ' hosts, not ' in problem]
+    if failed:
+        lines.append('NOT COMPARABLE: %d run(s) failed or left hosts out (see problems below): the ratios and counts of those runs, '
+                     'and the targets below, mean nothing.' % len(failed))
     goals = summary['targets']
     lines.append('issue 19 targets (reported; only the counts are asserted, with --strict): converge + validate new/old %s (target <= 0.4); '
                  'idempotent/floor old %.2f, new %.2f (target <= 1.0); idempotent run, new: logins/host %s (target 1), reads/host %s '
