@@ -36,7 +36,8 @@ class CallbackModule(CallbackBase):
 
     def __init__(self):
         super(CallbackModule, self).__init__()
-        self.hosts = collections.defaultdict(lambda: {'ok': 0, 'changed': 0, 'failed': 0, 'skipped': 0, 'modules': collections.Counter()})
+        self.hosts = collections.defaultdict(
+            lambda: {'ok': 0, 'changed': 0, 'failed': 0, 'skipped': 0, 'unreachable': 0, 'modules': collections.Counter()})
         # Wall time from each task's start to the next one's, by task name: where a run spends its time.
         self.task_seconds = collections.Counter()
         self.current = None
@@ -77,6 +78,10 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._count(result, 'failed')
+
+    def v2_runner_on_unreachable(self, result):
+        # A connection that could not be made (an httpapi login refused, a plugin missing): tried, so counted.
+        self._count(result, 'unreachable')
 
     def v2_runner_on_skipped(self, result):
         self._count(result, 'skipped')
