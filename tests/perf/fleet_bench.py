@@ -267,6 +267,7 @@ def write_inventory(path, count, state, root=REPO, connection='local', api_port=
     for name in replaced + ['ansible_network_os', 'ansible_host', 'ansible_user', 'ansible_password']:
         variables.pop(name, None)
     if connection == 'httpapi':
+        ca_path = variables['ipoffice_ca_path']
         variables.update({
             'ansible_connection': 'ansible.netcommon.httpapi',
             'ansible_network_os': 'ipoffice.subscription.ipoffice',
@@ -275,16 +276,23 @@ def write_inventory(path, count, state, root=REPO, connection='local', api_port=
             'ansible_password': variables['ipoffice_password'],
             'ansible_httpapi_use_ssl': True,
             'ansible_httpapi_validate_certs': True,
-            'ansible_httpapi_ca_path': variables['ipoffice_ca_path'],
+            'ansible_httpapi_ca_path': ca_path,
         })
+        # The connection supplies the endpoint and the credentials (docs/connection.md): the ipoffice_*
+        # names go, and the lab paths derived from ipoffice_ca_path become plain paths.
+        for name in ('ipoffice_username', 'ipoffice_password', 'ipoffice_ca_path'):
+            variables.pop(name)
+        for name, value in list(variables.items()):
+            if isinstance(value, str):
+                variables[name] = value.replace('{{ ipoffice_ca_path | dirname }}', os.path.dirname(ca_path)).replace(
+                    '{{ ipoffice_ca_path }}', ca_path)
     else:
         variables['ansible_connection'] = 'local'
     hosts = {}
     for index in range(count):
         api, dummy, gateway = site_addresses(index)
-        hosts['site-%03d' % (index + 1)] = {'ipoffice_host': api, 'ipoffice_default_gateway': gateway}
-        if connection == 'httpapi':
-            hosts['site-%03d' % (index + 1)]['ansible_host'] = api
+        hosts['site-%03d' % (index + 1)] = {'ipoffice_default_gateway': gateway}
+        hosts['site-%03d' % (index + 1)]['ansible_host' if connection == 'httpapi' else 'ipoffice_host'] = api
     with open(path, 'w', encoding='utf-8') as handle:
         yaml.safe_dump({'all': {'vars': variables, 'hosts': hosts}}, handle, sort_keys=False)
 

@@ -226,8 +226,10 @@ def test_a_second_run_changes_nothing(runs, example):
     # Nothing changes on the systems; only the reports (removed at the start, written anew at the end).
     assert only_the_reports_changed(stdout), changed_tasks(stdout)
     assert not runs['again_writes'], runs['again_writes']
-    # One session for the whole run (two plays) through the httpapi connection: one login at the endpoint.
-    assert runs['again_logins'][EXAMPLES[example][0]] == 1, runs['again_logins']
+    # One session for the whole run (two plays) through the httpapi connection: at most one login at the endpoint
+    # (none where the device refused the last run's logout and the session slot kept that session).
+    assert runs['again_logins'][EXAMPLES[example][0]] <= 1, runs['again_logins']
+    assert runs['converge_logins'][EXAMPLES[example][0]] <= 1, runs['converge_logins']
 
 
 # --- the role's own rules (the role alone, no validation) ---------------------------------

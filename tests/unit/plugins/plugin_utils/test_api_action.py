@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ipoffice.subscription contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""ControllerModule: an API module's main() in the worker gets the same argument checks, messages and
+no_log masking as from AnsibleModule; and the client takes its session from a session source."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
+from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base
+from ansible_collections.ipoffice.subscription.plugins.modules import dns
+from ansible_collections.ipoffice.subscription.plugins.plugin_utils import api_action
+
+
+def _run(args, check_mode=False, source=None, main=dns.main):
+    api_action.ControllerModule.task_args = args
+    api_action.ControllerModule.task_check_mode = check_mode
+    api_action.ControllerModule.task_diff = False
+    api_action.ControllerModule.task_module = 'dns'
+    with pytest.raises(api_action._ModuleExit) as done:  # pylint: disable=protected-access
+        with module_base.in_controller(api_action.ControllerModule, source):
+            main()
+    assert module_base._InController.current is None  # pylint: disable=protected-access
+    return done.value.result
+
+
+def test_an_unknown_option_is_refused_with_ansibles_own_message():
+    result = _run({'server': '192.0.2.53', 'state': 'rendered', 'colour': 'blue'})
+    assert result['failed'] and result['msg'].startswith('Unsupported parameters for (dns) module: colour.')
+
+
+def test_a_wrong_choice_is_refused_before_any_request():
+    result = _run({'server': '192.0.2.53', 'state': 'sideways'})
+    assert result['failed'] and 'value of state must be one of' in result['msg']
+
+
+def test_the_modules_own_input_check_runs_and_offline_states_need_no_connection():
+    assert _run({'server': '8.8.8', 'state': 'rendered'})['msg'].startswith("server must be an IPv4 address")
+    rendered = _run({'server': '192.0.2.53', 'state': 'rendered'})
+    assert not rendered.get('failed') and '192.0.2.53' in repr(rendered['rendered'])
+
+
+def test_no_log_values_are_masked_in_the_result():
+    result = _run({'server': '192.0.2.53', 'host': '192.0.2.10', 'username': 'u', 'password': 'Pw-123456',
+                   'timeout': 0})
+    assert result['failed'] and 'Pw-123456' not in repr(result)
+    assert result['invocation']['module_args']['password'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+
+
+def test_through_a_session_source_the_password_is_not_needed():
+    opened = []
+
+    class Source(object):
+        def open(self, stale=None):
+            opened.append(stale)
+            raise api.AuthenticationError('refused by the test source')
+
+    result = _run({'server': '192.0.2.53', 'host': '192.0.2.10', 'username': 'u'}, source=Source())
+    # The check of the connection options let it through without a password, and the session was asked for.
+    assert result['failed'] and result['msg'] == 'refused by the test source' and opened == [None]
+
+
+def test_the_client_renews_a_session_from_its_source_once():
+    opened = []
+
+    class Source(object):
+        def open(self, stale=None):
+            opened.append(stale)
+            return {'cookies': {'JSESSIONID': 'S%d' % len(opened)}, 'serial': len(opened), 'fresh': stale is not None}
+
+    client = api.Client('192.0.2.10', 'u', None, session_source=Source())
+    client.login()
+    client.login()  # as after a 461: the source is told which session expired
+    assert opened == [None, 1]
+    assert client.session_cookies() == {'JSESSIONID': 'S2'}
+    assert (client.stats['reused_sessions'], client.stats['logins']) == (1, 1)
+    client.logout()
+    assert client.session_cookies() == {} and opened == [None, 1]  # the connection, not the module, logs out
