@@ -25,7 +25,7 @@ description:
     C(ansible_httpapi_ca_path)); tasks give none of them.
   - The modules use the same client, envelope codec and messages as with the local connection; only where the
     session comes from differs. See the collection's docs/connection.md.
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 '''
