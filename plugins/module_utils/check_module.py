@@ -3,12 +3,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one builder of the check modules (dns_check, port_check, tls_check, time_check): the options every check
-has, the input check before anything is sent, the offline-only run the roles use to check their settings, and the
-result a check module returns.
+"""The one builder of the check modules (dns_check, port_check, tls_check, time_check, link_quality_check): the
+options every check has, the input check before anything is sent, the offline-only run the roles use to check their
+settings, and the result a check module returns.
 
 A module gives its own options, a check_input(params, name) that lists the problems with its options (each message
 naming the option as name(option) gives it), and a run_checks(params) that measures and returns run_result(...).
+A module that must load something before it measures (the TLS context of tls_check and link_quality_check) gives a
+prepare(params, name) too: it runs once, after a clean input check (with validate_only as well), and what it
+prepared is run_checks' second argument.
 Standard library and ansible.module_utils only: the check modules run on probe hosts that have Python 3 and nothing
 else.
 """
@@ -66,15 +69,24 @@ def run_result(results, kind, duration_ms, **facts):
     return outcome
 
 
-def run(options, check_input, run_checks, **module_args):
+def run(options, check_input, run_checks, prepare=None, **module_args):
     """main() of a check module: parse the options, fail naming every bad one before anything is sent, return after
-    the input check when validate_only is set, else run the checks and return their result."""
+    the input check (and prepare) when validate_only is set, else run the checks and return their result.
+
+    prepare(params, name) -> (prepared, problem): loaded once; a problem fails the task like a bad option."""
     spec = dict(options)
     spec.update(COMMON_OPTIONS)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **module_args)
-    found = problems(*check_input(module.params, naming(module.params['option_names'])))
+    name = naming(module.params['option_names'])
+    found = problems(*check_input(module.params, name))
+    prepared = None
+    if not found and prepare is not None:
+        prepared, problem = prepare(module.params, name)
+        found = problems(problem)
     if found:
         module.fail_json(msg='; '.join(found))
     if module.params['validate_only']:
         module.exit_json(changed=False, msg=VALIDATED)
-    module.exit_json(**run_checks(module.params))
+    if prepare is None:
+        module.exit_json(**run_checks(module.params))
+    module.exit_json(**run_checks(module.params, prepared))

@@ -451,6 +451,12 @@ def tcp_connect_outcome(address, port, timeout):
     return {'state': 'open', 'ms': ms(elapsed), 'error': None}
 
 
+def tcp_connect_samples(address, port, timeout, samples):
+    """samples TCP connects, one after another: (ms of those that connected, every outcome of tcp_connect_outcome)."""
+    outcomes = [tcp_connect_outcome(address, port, timeout) for _index in range(samples)]
+    return [item['ms'] for item in outcomes if item['state'] == 'open'], outcomes
+
+
 def client_context(ca_path=None, client_cert=None, client_key=None, verify=True):
     """A client context that offers TLS up to 1.2, as the IP Office does.
 
@@ -472,6 +478,23 @@ def client_context(ca_path=None, client_cert=None, client_key=None, verify=True)
     if client_cert:
         context.load_cert_chain(client_cert, client_key)
     return context
+
+
+def load_client_context(ca_path=None, client_cert=None, client_key=None, name=None):
+    """The one TLS context builder of the check modules (tls_check, link_quality_check): (context, None) with the
+    verifying context of client_context(), or (None, problem) when a file does not load. The problem names the option
+    (ca_path, client_cert, client_key, as name(option) gives it) and the path, never a file's content."""
+    name = name or (lambda option: option)
+    try:
+        return client_context(ca_path, client_cert, client_key), None
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or type(exc).__name__
+    try:
+        client_context(ca_path)
+    except (ssl.SSLError, OSError, ValueError):
+        return None, '%s %r is not a PEM file of CA certificates (%s)' % (name('ca_path'), ca_path, reason)
+    return None, ('%s %r and %s %r do not load as a PEM certificate and its key (%s)'
+                  % (name('client_cert'), client_cert, name('client_key'), client_key, reason))
 
 
 class Handshake(object):
@@ -1083,3 +1106,22 @@ def lab_speedtest(connection, size, customer_id, timeout, wait, round_trip_ms=No
     raw, _transfer = throughput(size, elapsed)
     return {'bytes': size, 'received': True, 'elapsed_seconds': round(elapsed, 3), 'round_trip_subtracted_ms': ms(elapsed - transfer),
             'raw_kbps': raw, 'kbps': kbps, 'upper_bound': False}, None
+
+
+def measure_link(connection, samples, timeout, speedtest=None):
+    """link_quality_check's measurements over an open WebSocket: samples round trips by ping (time_pings), then, with
+    speedtest = (bytes, customer_id, wait), the lab's throughput test (lab_speedtest), the median round trip taken off.
+
+    Returns (round trips in ms, throughput facts or None, why throughput was not measured or None, MeasurementBroken
+    or None). A measurement that broke off ends the rest; the round trips timed before it are kept. The caller opens
+    and closes the connection."""
+    pings = []
+    try:
+        pings = time_pings(connection, samples, timeout)
+        if speedtest is None:
+            return pings, None, None, None
+        size, customer_id, wait = speedtest
+        facts, reason = lab_speedtest(connection, size, customer_id, timeout, wait, median(pings))
+        return pings, facts, reason, None
+    except MeasurementBroken as exc:
+        return exc.partial or pings, None, None, exc

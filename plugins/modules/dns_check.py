@@ -110,12 +110,12 @@ EXAMPLES = r'''
 RETURN = r'''
 resolved_address:
   description: The one IPv4 address of O(server_address); V(null) unless it resolved to exactly one.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
   sample: 192.0.2.44
 addresses:
   description: Every IPv4 address the DNS server gave for O(server_address); empty when none.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
   sample: [192.0.2.44]
@@ -123,7 +123,7 @@ checks:
   description:
     - One result per check, in the collection's check format.
     - C(dns.server_reachable), C(dns.server_address), one C(dns.<name>) per name in O(names), C(dns.lookup_time).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: dict
   contains:
@@ -162,17 +162,17 @@ checks:
       type: dict
 passed:
   description: No check failed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 failed:
   description:
     - V(true) when a check failed, which makes Ansible count the task as failed (RV(msg) says why). Use
       C(failed_when) or C(ignore_errors) to carry on; everything else is returned all the same.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 failed_checks:
   description: Names of the checks that failed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
   sample: [dns.server_address]
@@ -182,17 +182,17 @@ msg:
   type: str
 not_measured:
   description: Names of the checks that could not be measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
 counts:
   description: How many checks passed, failed and were not measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
   sample: {pass: 4, fail: 0, not_measured: 0}
 duration_ms:
   description: How long the lookups took together, in milliseconds.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
 '''
 

@@ -42,6 +42,7 @@ author:
   - ipoffice.subscription developers (@ipoffice-subscription)
 extends_documentation_fragment:
   - ipoffice.subscription.attributes.INFO_MODULE
+  - ipoffice.subscription.check_module
 requirements:
   - Python 3.8 or later where the check runs, with nothing else installed (the WebSocket is the collection's own
     code).
@@ -165,12 +166,12 @@ EXAMPLES = r'''
 RETURN = r'''
 round_trip_method:
   description: V(websocket_ping), V(tcp_connect), or V(null) when nothing could be timed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
   sample: websocket_ping
 round_trip_ms:
   description: The round trips the check judged (those of RV(round_trip_method)); V(null) when none.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
   contains:
     median:
@@ -191,20 +192,20 @@ round_trip_ms:
       elements: float
 tcp_connect_ms:
   description: TCP connect times (same keys as RV(round_trip_ms)); V(null) when no connect succeeded.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
 websocket_ping_ms:
   description: WebSocket ping round trips (same keys as RV(round_trip_ms)); V(null) when not measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
 throughput_kbps:
   description: Measured throughput in kbit/s; V(null) when not measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
   sample: 1543.2
 throughput:
   description: The transfer behind RV(throughput_kbps); V(null) when there was none.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
   contains:
     bytes:
@@ -224,12 +225,12 @@ throughput:
       type: float
 websocket_error:
   description: Why no WebSocket could be used (no identity, TLS or upgrade failure); V(null) when one was used.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
 checks:
   description:
     - One result per check, in the collection's check format, C(quality.round_trip) and C(quality.throughput).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: dict
   contains:
@@ -265,28 +266,28 @@ checks:
       type: dict
 passed:
   description: No check failed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 failed:
   description:
     - Names of the checks that failed, as the module returns them. A non-empty list makes Ansible count the task as
       failed, and Ansible then keeps only V(true) in the registered result; read RV(failed_checks) there.
-  returned: always
+  returned: unless O(validate_only=true)
   type: raw
 failed_checks:
   description: Names of the checks that failed (the same list as RV(failed), kept as a list in the registered result).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
 not_measured:
   description: Names of the checks that could not be measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
   sample: [quality.throughput]
 counts:
   description: How many checks passed, failed and were not measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
 msg:
   description: One line saying what passed or failed.
@@ -294,42 +295,36 @@ msg:
   type: str
 duration_ms:
   description: How long the whole check took, in milliseconds.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
 '''
 
-import ssl
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ipoffice.subscription.plugins.module_utils import check_module, checks, netprobe, validators
 
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, netprobe, validators
-
-MAX_TIMEOUT = 60
 MAX_SAMPLES = 50
 MIN_BYTES = 1000
 MAX_BYTES = 4 * 1024 * 1024
 TCP_LIMITATION = ('TCP connect time only (no client identity for an application-level round trip): a proxy or firewall '
                   'that terminates TCP on the path answers the connect itself, so a delay behind it does not show')
+NO_IDENTITY = 'no client_cert and client_key given: the server requires a client certificate'
+NO_CUSTOMER_ID = 'no customer_id given for the hello that must come before the speedtest request'
 
 
 def _where(params):
     return '%s:%d' % (params['address'], params['port'])
 
 
-def time_tcp(params):
-    """TCP connect samples: (list of ms of the successful ones, list of every outcome)."""
-    outcomes = [netprobe.tcp_connect_outcome(params['address'], params['port'], params['timeout'])
-                for _index in range(params['samples'])]
-    return [item['ms'] for item in outcomes if item['state'] == 'open'], outcomes
-
-
 def use_websocket(params, context):
-    """(ping ms list, throughput facts or None, why throughput was not measured, websocket error or None,
-    MeasurementBroken or None)."""
-    if not params['client_cert']:
-        reason = 'no client_cert and client_key given: the server requires a client certificate'
-        return [], None, reason, reason, None
+    """The measurements over the WebSocket (netprobe.measure_link): (ping ms list, throughput facts or None, why
+    throughput was not measured, why no WebSocket could be used or None, MeasurementBroken or None)."""
+    if context is None:
+        return [], None, NO_IDENTITY, NO_IDENTITY, None
+    speedtest = None
+    if params['lab_throughput_protocol'] and params['customer_id']:
+        allowed = params['throughput_bytes'] * 8 / (params['min_throughput_kbps'] * 1000.0)
+        speedtest = (params['throughput_bytes'], params['customer_id'], params['timeout'] + 3 * allowed)
     try:
         connection = netprobe.open_websocket(params['address'], params['port'], params['server_name'], context,
                                              params['path'], params['timeout'],
@@ -338,21 +333,13 @@ def use_websocket(params, context):
         _kind, text = netprobe.websocket_error(exc)
         reason = 'no WebSocket to %s: %s' % (_where(params), text)
         return [], None, reason, reason, None
-    pings = []
     try:
-        pings = netprobe.time_pings(connection, params['samples'], params['timeout'])
-        if not params['lab_throughput_protocol']:
-            return pings, None, netprobe.LAB_ONLY_THROUGHPUT, None, None
-        if not params['customer_id']:
-            return pings, None, 'no customer_id given for the hello that must come before the speedtest request', None, None
-        allowed = params['throughput_bytes'] * 8 / (params['min_throughput_kbps'] * 1000.0)
-        facts, reason = netprobe.lab_speedtest(connection, params['throughput_bytes'], params['customer_id'], params['timeout'],
-                                               params['timeout'] + 3 * allowed, netprobe.median(pings))
-        return pings, facts, reason, None, None
-    except netprobe.MeasurementBroken as exc:
-        return exc.partial or pings, None, None, None, exc
+        pings, facts, reason, broken = netprobe.measure_link(connection, params['samples'], params['timeout'], speedtest)
     finally:
         netprobe.close_quietly(connection)
+    if broken is None and speedtest is None:
+        reason = netprobe.LAB_ONLY_THROUGHPUT if not params['lab_throughput_protocol'] else NO_CUSTOMER_ID
+    return pings, facts, reason, None, broken
 
 
 def _broken_hint(params, broken):
@@ -425,45 +412,41 @@ def judge_throughput(params, facts, reason, broken=None):
                                 'bytes', 'received', 'elapsed_seconds', 'round_trip_subtracted_ms', 'raw_kbps', 'upper_bound')))
 
 
-def check_input(params):
-    problems = [
-        validators.check_ipv4('address', params['address']),
-        validators.check_port('port', params['port']),
-        validators.check_readable_file('ca_path', params['ca_path']),
-        validators.check_readable_file('client_cert', params['client_cert']),
-        validators.check_readable_file('client_key', params['client_key']),
-        validators.check_url_path('path', params['path']),
-        validators.check_range('samples', params['samples'], 1, MAX_SAMPLES),
-        validators.check_positive('max_round_trip_ms', params['max_round_trip_ms']),
-        validators.check_positive('min_throughput_kbps', params['min_throughput_kbps']),
-        validators.check_range('throughput_bytes', params['throughput_bytes'], MIN_BYTES, MAX_BYTES, ' bytes'),
-        validators.check_positive('timeout', params['timeout'], maximum=MAX_TIMEOUT),
-    ]
+def check_input(params, name=check_module.own_names):
+    """Problems with the options, each naming the option (as name gives it) and the value; empty when all are good.
+    Whether the files load as the CA and the client identity is prepare's part (loaded once)."""
+    found = check_module.problems(
+        validators.check_ipv4(name('address'), params['address']),
+        validators.check_port(name('port'), params['port']),
+        validators.check_readable_file(name('ca_path'), params['ca_path']),
+        validators.check_readable_file(name('client_cert'), params['client_cert']),
+        validators.check_readable_file(name('client_key'), params['client_key']),
+        validators.check_url_path(name('path'), params['path']),
+        validators.check_range(name('samples'), params['samples'], 1, MAX_SAMPLES),
+        validators.check_positive(name('max_round_trip_ms'), params['max_round_trip_ms']),
+        validators.check_positive(name('min_throughput_kbps'), params['min_throughput_kbps']),
+        validators.check_range(name('throughput_bytes'), params['throughput_bytes'], MIN_BYTES, MAX_BYTES, ' bytes'),
+        validators.check_timeout(name('timeout'), params['timeout']),
+    )
     if params['server_name'] not in (None, '') or params['client_cert']:
-        problems.append(validators.check_server_name('server_name', params['server_name']))
+        found += check_module.problems(validators.check_server_name(name('server_name'), params['server_name']))
     if params['customer_id'] not in (None, ''):
-        problems.append(validators.check_customer_id('customer_id', params['customer_id']))
-    return [problem for problem in problems if problem]
+        found += check_module.problems(validators.check_customer_id(name('customer_id'), params['customer_id']))
+    return found
 
 
-def build_context(params):
+def prepare(params, name=check_module.own_names):
+    """(context, problem): with a client identity, the verifying client context (netprobe.load_client_context, shared
+    with tls_check), loaded once for the input check and the checks; without one, no context (None, None)."""
     if not params['client_cert']:
         return None, None
-    try:
-        return netprobe.client_context(params['ca_path'], params['client_cert'], params['client_key']), None
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        reason = getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or type(exc).__name__
-        try:
-            netprobe.client_context(params['ca_path'])
-        except (ssl.SSLError, OSError, ValueError):
-            return None, 'ca_path %r is not a PEM file of CA certificates (%s)' % (params['ca_path'], reason)
-        return None, ('client_cert %r and client_key %r do not load as a PEM certificate and its key (%s)'
-                      % (params['client_cert'], params['client_key'], reason))
+    return netprobe.load_client_context(params['ca_path'], params['client_cert'], params['client_key'], name)
 
 
 def run_checks(params, context):
+    """The checks, with the client context that prepare loaded (None without a client identity)."""
     started = time.monotonic()
-    tcp_ms, tcp_outcomes = time_tcp(params)
+    tcp_ms, tcp_outcomes = netprobe.tcp_connect_samples(params['address'], params['port'], params['timeout'], params['samples'])
     ping_ms, facts, reason, websocket_error, broken = use_websocket(params, context)
     if not params['lab_throughput_protocol']:
         # Whatever else: a real COM offers no throughput test.
@@ -473,17 +456,15 @@ def run_checks(params, context):
     throughput = None
     if facts is not None:
         throughput = dict((key, facts[key]) for key in ('bytes', 'received', 'elapsed_seconds', 'round_trip_subtracted_ms', 'raw_kbps'))
-    outcome = dict(changed=False, round_trip_method=method, round_trip_ms=stats, tcp_connect_ms=netprobe.summary_ms(tcp_ms),
-                   websocket_ping_ms=netprobe.summary_ms(ping_ms), throughput_kbps=facts['kbps'] if facts else None,
-                   throughput=throughput, websocket_error=websocket_error, checks=found,
-                   duration_ms=netprobe.ms(time.monotonic() - started), msg=None)
-    outcome.update(checks.module_outcome(found, 'quality'))
-    return outcome
+    return check_module.run_result(
+        found, 'quality', check_module.elapsed_ms(started), round_trip_method=method, round_trip_ms=stats,
+        tcp_connect_ms=netprobe.summary_ms(tcp_ms), websocket_ping_ms=netprobe.summary_ms(ping_ms),
+        throughput_kbps=facts['kbps'] if facts else None, throughput=throughput, websocket_error=websocket_error)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    check_module.run(
+        dict(
             address=dict(type='str', required=True),
             port=dict(type='int', default=443),
             server_name=dict(type='str'),
@@ -497,18 +478,9 @@ def main():
             max_round_trip_ms=dict(type='float', default=200),
             min_throughput_kbps=dict(type='float', default=128),
             throughput_bytes=dict(type='int', default=32000),
-            timeout=dict(type='float', default=3),
+            timeout=check_module.timeout_option(),
         ),
-        required_together=[('client_cert', 'client_key')],
-        supports_check_mode=True,
-    )
-    problems = check_input(module.params)
-    if problems:
-        module.fail_json(msg='; '.join(problems))
-    context, problem = build_context(module.params)
-    if problem:
-        module.fail_json(msg=problem)
-    module.exit_json(**run_checks(module.params, context))
+        check_input, run_checks, prepare=prepare, required_together=[('client_cert', 'client_key')])
 
 
 if __name__ == '__main__':

@@ -104,24 +104,24 @@ EXAMPLES = r'''
 RETURN = r'''
 open_ports:
   description: The ports that are open, in the order of O(ports).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: int
   sample: [443, 8443]
 closed_ports:
   description: The ports that are not open, in the order of O(ports).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: int
   sample: []
 first_open_port:
   description: The first open port in the order of O(ports), the one the IP Office's link will use; V(null) when none.
-  returned: always
+  returned: unless O(validate_only=true)
   type: int
   sample: 443
 port_results:
   description: One entry per port, in the order of O(ports).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: dict
   contains:
@@ -147,7 +147,7 @@ port_results:
 checks:
   description:
     - One result per check, in the collection's check format, C(ports.<port>) for each port then C(ports.any_open).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: dict
   contains:
@@ -182,28 +182,28 @@ checks:
       type: dict
 passed:
   description: No check failed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 failed:
   description:
     - Names of the checks that failed, as the module returns them. A non-empty list makes Ansible count the task as
       failed, and Ansible then keeps only V(true) in the registered result; read RV(failed_checks) there.
-  returned: always
+  returned: unless O(validate_only=true)
   type: raw
 failed_checks:
   description: Names of the checks that failed (the same list as RV(failed), kept as a list in the registered result).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
   sample: []
 not_measured:
   description: Names of the checks that could not be measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
 counts:
   description: How many checks passed, failed and were not measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
   sample: {pass: 3, fail: 0, not_measured: 0}
 msg:
@@ -212,7 +212,7 @@ msg:
   type: str
 duration_ms:
   description: How long the whole check took, in milliseconds.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
 '''
 

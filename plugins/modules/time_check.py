@@ -118,7 +118,7 @@ EXAMPLES = r'''
 RETURN = r'''
 address:
   description: The IPv4 address the SNTP request went to; V(null) when O(server) could not be resolved.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
   sample: 192.0.2.123
 resolved_through:
@@ -126,34 +126,34 @@ resolved_through:
     - How O(server) became RV(address). V(address) when it is one, V(dns_server) when resolved through O(dns_server),
       V(backup_dns_server) when O(dns_server) gave no answer and O(backup_dns_server) resolved it (or was the only
       server given), V(local_resolver) when resolved by the host the check runs on.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
   sample: dns_server
 offset_seconds:
   description:
     - The time source's clock minus the clock of the host the check runs on, in seconds; V(null) without a valid answer.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
   sample: 0.012
 round_trip_ms:
   description: The SNTP round trip less the server's own processing time, in milliseconds; V(null) without an answer.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
 stratum:
   description: The time source's stratum (1 for a reference clock, 2 and more for servers that follow one).
-  returned: always
+  returned: unless O(validate_only=true)
   type: int
   sample: 1
 source_time:
   description: The time source's transmit time, ISO 8601 UTC; V(null) without an answer.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
   sample: '2026-11-24T14:18:46.126Z'
 checks:
   description:
     - One result per check, in the collection's check format. C(time.source_reachable), C(time.offset),
       C(time.time_zone).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: dict
   contains:
@@ -189,17 +189,17 @@ checks:
       type: dict
 passed:
   description: No check failed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 failed:
   description:
     - V(true) when a check failed, which makes Ansible count the task as failed (RV(msg) says why). Use
       C(failed_when) or C(ignore_errors) to carry on; everything else is returned all the same.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 failed_checks:
   description: Names of the checks that failed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
   sample: [time.offset]
@@ -209,17 +209,17 @@ msg:
   type: str
 not_measured:
   description: Names of the checks that could not be measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
 counts:
   description: How many checks passed, failed and were not measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
   sample: {pass: 3, fail: 0, not_measured: 0}
 duration_ms:
   description: How long the check took, resolution included, in milliseconds.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
 '''
 

@@ -115,36 +115,36 @@ EXAMPLES = r'''
 RETURN = r'''
 tls_version:
   description: The TLS version the server chose (C(TLSv1.2) when all is well); V(null) when none was negotiated.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
   sample: TLSv1.2
 cipher:
   description: The cipher suite of the completed handshake; V(null) when the handshake did not complete.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
 client_certificate_requested:
   description: Whether the server sent a CertificateRequest; V(null) when its first flight did not arrive.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 server_handshake_messages:
   description: The handshake messages the server sent in the clear, in order.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
   sample: [server_hello, certificate, server_key_exchange, certificate_request, server_hello_done]
 server_alerts:
   description: TLS alerts the server sent in the clear.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
 handshake_error:
   description: Why the first handshake did not complete (without a client certificate it cannot complete against
     a server that requires one; that is expected); V(null) when it completed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: str
 peer_certificate:
   description: The server's certificate as it arrived, verified or not; V(null) when none arrived.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
   contains:
     subject:
@@ -171,12 +171,12 @@ peer_certificate:
       type: str
 certificate_chain:
   description: Subject and issuer of every certificate the server sent, leaf first.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: dict
 websocket:
   description: The WebSocket upgrade.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
   contains:
     state:
@@ -192,7 +192,7 @@ checks:
   description:
     - One result per check, in the collection's check format, C(tls.version), C(tls.client_certificate_requested),
       C(tls.server_certificate), C(tls.websocket).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: dict
   contains:
@@ -227,28 +227,28 @@ checks:
       type: dict
 passed:
   description: No check failed.
-  returned: always
+  returned: unless O(validate_only=true)
   type: bool
 failed:
   description:
     - Names of the checks that failed, as the module returns them. A non-empty list makes Ansible count the task as
       failed, and Ansible then keeps only V(true) in the registered result; read RV(failed_checks) there.
-  returned: always
+  returned: unless O(validate_only=true)
   type: raw
 failed_checks:
   description: Names of the checks that failed (the same list as RV(failed), kept as a list in the registered result).
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
 not_measured:
   description: Names of the checks that could not be measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: list
   elements: str
   sample: [tls.websocket]
 counts:
   description: How many checks passed, failed and were not measured.
-  returned: always
+  returned: unless O(validate_only=true)
   type: dict
 msg:
   description: One line saying what passed or failed.
@@ -256,11 +256,10 @@ msg:
   type: str
 duration_ms:
   description: How long the whole check took, in milliseconds.
-  returned: always
+  returned: unless O(validate_only=true)
   type: float
 '''
 
-import ssl
 import time
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import check_module, checks, netprobe, validators
@@ -425,8 +424,8 @@ def try_websocket(shake, params, context):
 
 def check_input(params, name=check_module.own_names):
     """Problems with the options, each naming the option (as name gives it) and the value; empty when all are good.
-    When the files are there, they must load as the CA and the client identity."""
-    found = check_module.problems(
+    Whether the files load as the CA and the client identity is prepare's part (loaded once)."""
+    return check_module.problems(
         validators.check_ipv4(name('address'), params['address']),
         validators.check_port(name('port'), params['port']),
         validators.check_server_name(name('server_name'), params['server_name']),
@@ -436,30 +435,17 @@ def check_input(params, name=check_module.own_names):
         validators.check_url_path(name('path'), params['path']),
         validators.check_timeout(name('timeout'), params['timeout']),
     )
-    if not found:
-        found = check_module.problems(build_context(params, name)[1])
-    return found
 
 
-def build_context(params, name=check_module.own_names):
-    """(context, problem): the verifying client context, or why its files do not load (never their content)."""
-    try:
-        return netprobe.client_context(params['ca_path'], params['client_cert'], params['client_key']), None
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        reason = getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or type(exc).__name__
-        try:
-            netprobe.client_context(params['ca_path'])
-        except (ssl.SSLError, OSError, ValueError):
-            return None, '%s %r is not a PEM file of CA certificates (%s)' % (name('ca_path'), params['ca_path'], reason)
-        return None, ('%s %r and %s %r do not load as a PEM certificate and its key (%s)'
-                      % (name('client_cert'), params['client_cert'], name('client_key'), params['client_key'], reason))
+def prepare(params, name=check_module.own_names):
+    """(context, problem): the verifying client context, loaded once for the input check and the checks, or why its
+    files do not load (netprobe.load_client_context, shared with link_quality_check)."""
+    return netprobe.load_client_context(params['ca_path'], params['client_cert'], params['client_key'], name)
 
 
-def run_checks(params, context=None):
-    """The checks, with the verifying client context (built from the options when not given)."""
+def run_checks(params, context):
+    """The checks, with the verifying client context that prepare loaded."""
     started = time.monotonic()
-    if context is None:
-        context = build_context(params)[0]
     shake = netprobe.tls_handshake(params['address'], params['port'], context, server_name=params['server_name'],
                                    timeout=params['timeout'])
     chain = describe_chain(shake)
@@ -493,7 +479,7 @@ def main():
             path=dict(type='str', default='/link/v1'),
             timeout=check_module.timeout_option(),
         ),
-        check_input, run_checks, required_together=[('client_cert', 'client_key')])
+        check_input, run_checks, prepare=prepare, required_together=[('client_cert', 'client_key')])
 
 
 if __name__ == '__main__':

@@ -221,8 +221,8 @@ ROLE_ROWS = [
     Row('validate', 'validate_dns_port', 70000),
     Row('validate', 'validate_time_port', 0),
     Row('validate', 'validate_check_timeout', 0),
-    Row('validate', 'validate_max_round_trip_ms', -200),
-    Row('validate', 'validate_min_throughput_kbps', 0),
+    Row('validate', 'validate_max_round_trip_ms', -200, starts=True),
+    Row('validate', 'validate_min_throughput_kbps', 0, starts=True),
     Row('validate', 'validate_wait_timeout', 'five minutes'),
     Row('validate', 'validate_wait_for_link', 'perhaps'),
     # monitor

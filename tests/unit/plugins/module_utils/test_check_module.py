@@ -95,3 +95,55 @@ def test_good_options_run_the_checks_once_and_return_their_result(capsys):
     assert code == 0 and len(run_checks.calls) == 1 and run_checks.calls[0]['port'] == 5353
     assert run_checks.calls[0]['validate_only'] is False and run_checks.calls[0]['option_names'] == {}
     assert result['passed'] is True and result['port'] == 5353 and result['msg'] == 'no demo check failed (1 checks)'
+
+
+class Preparer(object):
+    """A prepare step that records its calls and hands back what it loaded, or a problem naming its option."""
+
+    def __init__(self, problem=None):
+        self.calls = 0
+        self.problem = problem
+
+    def __call__(self, params, name):
+        self.calls += 1
+        if self.problem:
+            return None, '%s %s' % (name('ca_path'), self.problem)
+        return 'the loaded context', None
+
+
+class PreparedRecorder(Recorder):
+    def __call__(self, params, prepared=None):
+        self.calls.append((dict(params), prepared))
+        return check_module.run_result([checks.result('demo.port', checks.PASS)], 'demo', 1.5)
+
+
+def _main_prepared(args, preparer, run_checks, capsys):
+    spec = dict(port=dict(type='int', default=53), timeout=check_module.timeout_option(), ca_path=dict(type='path'))
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as caught:
+            check_module.run(spec, _check_input, run_checks, prepare=preparer)
+    return caught.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_prepare_runs_once_and_hands_what_it_loaded_to_the_checks(capsys):
+    preparer, run_checks = Preparer(), PreparedRecorder()
+    code, result = _main_prepared({'port': 5353}, preparer, run_checks, capsys)
+    assert code == 0 and result['passed'] is True
+    assert preparer.calls == 1 and len(run_checks.calls) == 1 and run_checks.calls[0][1] == 'the loaded context'
+
+
+def test_prepare_runs_with_validate_only_and_its_problem_fails_naming_the_option(capsys):
+    preparer, run_checks = Preparer('is not a PEM file'), PreparedRecorder()
+    code, result = _main_prepared({'validate_only': True, 'option_names': {'ca_path': 'validate_com_ca_path'}}, preparer, run_checks,
+                                  capsys)
+    assert code == 1 and result['msg'] == 'validate_com_ca_path is not a PEM file'
+    assert preparer.calls == 1 and run_checks.calls == []
+    preparer = Preparer()
+    code, result = _main_prepared({'validate_only': True}, preparer, run_checks, capsys)
+    assert code == 0 and result['msg'] == check_module.VALIDATED and preparer.calls == 1 and run_checks.calls == []
+
+
+def test_prepare_does_not_run_after_bad_options(capsys):
+    preparer, run_checks = Preparer(), PreparedRecorder()
+    code, result = _main_prepared({'port': 0}, preparer, run_checks, capsys)
+    assert code == 1 and result['msg'].startswith('port must be') and preparer.calls == 0 and run_checks.calls == []

@@ -218,3 +218,20 @@ def test_socket_errors_are_classified(exc, kind):
 def test_websocket_uri_leaves_out_the_default_port():
     assert netprobe.websocket_uri('admin.uk1.avaya-sub.com', 443, '/link/v1') == 'wss://admin.uk1.avaya-sub.com/link/v1'
     assert netprobe.websocket_uri('admin.uk1.avaya-sub.com', 8443, '/x') == 'wss://admin.uk1.avaya-sub.com:8443/x'
+
+
+def test_the_shared_context_builder_names_the_file_that_does_not_load(tmp_path):
+    garbage = tmp_path / 'garbage.pem'
+    garbage.write_text('not a certificate\n')
+    ca = tmp_path / 'ca.pem'
+    ca.write_text(CERT_PEM)
+    context, problem = netprobe.load_client_context(str(garbage), str(garbage), str(garbage))
+    assert context is None and problem.startswith("ca_path '%s' is not a PEM file of CA certificates (" % garbage)
+    name = {'client_cert': 'validate_client_cert', 'client_key': 'validate_client_key'}.get
+    context, problem = netprobe.load_client_context(str(ca), str(garbage), str(garbage), lambda option: name(option) or option)
+    assert context is None
+    assert problem.startswith("validate_client_cert '%s' and validate_client_key '%s' do not load as a PEM certificate and its key ("
+                              % (garbage, garbage))
+    assert 'not a certificate' not in problem
+    context, problem = netprobe.load_client_context(str(ca))
+    assert problem is None and context.verify_mode == ssl.CERT_REQUIRED and context.maximum_version == ssl.TLSVersion.TLSv1_2

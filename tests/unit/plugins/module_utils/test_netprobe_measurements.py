@@ -151,3 +151,43 @@ def test_a_transfer_cut_short_is_broken():
     connection.close()
     server.done()
     assert caught.value.text == 'the server sent 1000 of the 2000 bytes asked for'
+
+
+def test_measure_link_times_the_pings_then_runs_the_speedtest():
+    def script(server):
+        _welcome(server)
+        server.send(netprobe.OP_BINARY, b'\0' * 2000)
+        server.read()
+
+    server = Server(script)
+    connection = server.connection()
+    pings, facts, reason, broken = netprobe.measure_link(connection, 2, 2.0, (2000, 'LAB-0001', 5.0))
+    connection.close()
+    server.done()
+    assert len(pings) == 2 and reason is None and broken is None
+    assert facts['received'] is True and facts['bytes'] == 2000
+
+
+def test_measure_link_without_a_speedtest_only_times_the_pings():
+    def script(server):
+        opcode, _payload = server.read()
+        assert opcode is None   # nothing but pings, answered by read(), until the client closes
+
+    server = Server(script)
+    connection = server.connection()
+    pings, facts, reason, broken = netprobe.measure_link(connection, 3, 2.0)
+    server.client.shutdown(socket.SHUT_RDWR)
+    server.done()
+    assert len(pings) == 3 and facts is None and reason is None and broken is None
+
+
+def test_measure_link_keeps_the_pings_when_the_speedtest_breaks_off():
+    def script(server):
+        _welcome(server)
+        server.drop()
+
+    server = Server(script)
+    pings, facts, reason, broken = netprobe.measure_link(server.connection(), 2, 2.0, (2000, 'LAB-0001', 5.0))
+    server.done()
+    assert len(pings) == 2 and facts is None and reason is None
+    assert broken.what == 'the throughput measurement' and broken.kind in (netprobe.CLOSED, netprobe.RESET)
