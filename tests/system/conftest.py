@@ -342,7 +342,8 @@ REPORT_TASK = 'ipoffice.subscription.validate : Write the readiness report of th
 REPORT_TASKS = frozenset((
     'ipoffice.subscription.validate : Remove the readiness report of an earlier run', REPORT_TASK,
     'ipoffice.subscription.monitor : Remove the monitoring report of an earlier run',
-    'ipoffice.subscription.monitor : Write the monitoring report of the fleet',
+    # monitor writes its report with the validate role's shared sequence (roles/validate/tasks/verdict.yml)
+    'ipoffice.subscription.validate : Write the monitoring report of the fleet',
 ))
 
 
