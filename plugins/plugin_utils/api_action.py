@@ -14,7 +14,11 @@ the module and its behaviour.
   ipoffice.subscription.ipoffice): the session is the persistent connection's (plugins/httpapi/ipoffice.py),
   one login per host per play; host, port, user, TLS options come from the connection.
 - Local connection (also delegate_to localhost): the module logs in itself, as it did as a process.
-- Any other connection: the module is sent to that host and runs there as before.
+- Any other connection: refused; the modules talk HTTPS to the IP Office from the controller.
+
+The action plugin opens the persistent connection itself (_requires_connection is false): Ansible would
+otherwise start a Python process per task only to find the connection running, and hand it the connection's
+options again, password included, through the channel ANSIBLE_PERSISTENT_LOG_MESSAGES logs.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import importlib
 import json
 import os
 
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail
+from ansible.executor.task_executor import start_connection
+from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.connection import Connection, ConnectionError as RpcConnectionError
@@ -142,43 +149,77 @@ class ApiModuleAction(ActionBase):
 
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset()  # every argument is the module's: its own spec checks them
+    _requires_connection = False  # see the module docstring: _persistent_connection() opens it
 
     def run(self, tmp=None, task_vars=None):
         result = super(ApiModuleAction, self).run(tmp, task_vars)
         del tmp  # not used: nothing goes to a remote host
-        transport = getattr(self._connection, 'transport', None)
+        task_vars = task_vars or {}
+        # The host's connection as Ansible would choose it (the delegated host's, with delegate_to).
+        host_vars = task_vars
+        if self._task.delegate_to:
+            host_vars = task_vars.get('ansible_delegated_vars', {}).get(self._task.delegate_to, {})
+        transport = self._templar.template(host_vars.get('ansible_connection', self._task.connection))
         if transport in HTTPAPI:
-            source, args = self._through_httpapi(self._module_args(), task_vars or {})
+            source, args = self._through_httpapi(self._module_args(), host_vars, transport)
         elif transport in LOCAL:
             source, args = None, self._module_args()
         else:
-            # The module goes to that host and runs there, as a module always did.
-            result.update(self._execute_module(module_name=self._task.resolved_action, module_args=self._task.args,
-                                               task_vars=task_vars))
-            return result
+            raise AnsibleActionFail('%s talks HTTPS to the IP Office from the controller: use ansible_connection '
+                                    'ansible.netcommon.httpapi (ansible_network_os %s) or local for this host, or '
+                                    'delegate_to: localhost, not %s (docs/connection.md); nothing was changed'
+                                    % (self._task.resolved_action, NETWORK_OS, transport))
         result.update(self._run_here(args, source))
         return result
 
-    def _through_httpapi(self, args, task_vars):
-        network_os = task_vars.get('ansible_network_os') or getattr(self._connection, '_network_os', None)
+    def _persistent_connection(self, host_vars, transport):
+        """The httpapi connection of this host, with its options, and its socket: the running one, else a new one.
+
+        Done as Ansible's task executor does it for a module, but without starting a process to find a running
+        connection and without sending the connection's options (its password) to it again."""
+        self._play_context.connection = transport
+        connection = self._shared_loader_obj.connection_loader.get(
+            transport, self._play_context, None, task_uuid=self._task._uuid, ansible_playbook_pid=to_text(os.getppid()))
+        if connection is None:
+            raise AnsibleActionFail('the connection plugin %s was not found: install the ansible.netcommon collection '
+                                    '(docs/connection.md)' % transport)
+        task_keys = self._task.dump_attrs()
+        task_keys['timeout'] = self._play_context.timeout
+        if self._play_context.password:
+            task_keys['password'] = self._play_context.password
+        del task_keys['retries']
+        connection.set_options(task_keys=task_keys,
+                               var_options=connection._resolve_option_variables(host_vars, self._templar))  # pylint: disable=protected-access
+        ssh = self._shared_loader_obj.connection_loader.get('ssh', class_only=True)
+        path = ssh._create_control_path(self._play_context.remote_addr, self._play_context.port,  # pylint: disable=protected-access
+                                        self._play_context.remote_user, self._play_context.connection, to_text(os.getppid()))
+        socket_path = os.path.realpath(os.path.expanduser(path % dict(directory=os.path.expanduser(C.PERSISTENT_CONTROL_PATH_DIR))))
+        if not os.path.exists(socket_path):
+            self._play_context.timeout = connection.get_option('persistent_command_timeout')
+            socket_path = start_connection(self._play_context, connection.get_options(), self._task._uuid)
+        return connection, socket_path
+
+    def _through_httpapi(self, args, host_vars, transport):
+        network_os = self._templar.template(host_vars.get('ansible_network_os'))
         if network_os not in (NETWORK_OS, 'ipoffice'):
             raise AnsibleActionFail('%s uses the httpapi connection with ansible_network_os %r; the IP Office modules need '
                                     'ansible_network_os: %s' % (self._task.get_name(), network_os, NETWORK_OS))
-        if not self._connection.get_option('use_ssl'):
-            raise AnsibleActionFail('the IP Office Management API is HTTPS only: set ansible_httpapi_use_ssl: true')
         named = sorted(option for option in FROM_CONNECTION if args.get(option) is not None)
         if named:
             raise AnsibleActionFail(
                 'this host uses the httpapi connection, which supplies %s; the task also gives %s. Leave them to the '
                 'inventory (ansible_host, ansible_httpapi_port, ansible_user, ansible_password, ansible_httpapi_*), or '
                 'run the task with ansible_connection: local; nothing was changed' % (', '.join(FROM_CONNECTION), ', '.join(named)))
-        get = self._connection.get_option
+        connection, socket_path = self._persistent_connection(host_vars, transport)
+        if not connection.get_option('use_ssl'):
+            raise AnsibleActionFail('the IP Office Management API is HTTPS only: set ansible_httpapi_use_ssl: true')
+        get = connection.get_option
         args.update(host=get('host'), port=get('port') or api.CONNECTION_ARGUMENT_SPEC['port']['default'],
                     username=get('remote_user'), validate_certs=get('validate_certs'), ca_path=get('ca_path'))
         # The socket stays out of the task's arguments, where it would make the strategy close the connection at
         # the end of each play: one session then serves every play of the run (site.yml has two). The connection
         # closes, and logs out, once idle for persistent_connect_timeout.
-        return PersistentSession(self._connection.socket_path), args
+        return PersistentSession(socket_path), args
 
     def _module_args(self):
         return dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_'))
