@@ -165,8 +165,9 @@ def test_a_link_that_drops_right_after_welcome_is_error_mode_not_a_reconnection(
     com_port(fresh_lab, 8443, mode='drop')
     wait_state(fresh_lab, 'scn-2', 'ErrorMode')
     advance_days(fresh_lab, 2)
-    time.sleep(3)  # several accept-then-drop attempts
-    still = link(fresh_lab, 'scn-2')
+    # Several accept-then-drop attempts after that, waited for and counted, never one that reconnects.
+    attempts = link(fresh_lab, 'scn-2')['Attempts']
+    still = wait_link(fresh_lab, 'scn-2', lambda current: current['Attempts'] >= attempts + 3, 30, 'three more attempts')
     assert still['LinkState'] == 'ErrorMode' and len(still['Alarms']) == 3
 
 
