@@ -262,3 +262,24 @@ def only_the_reports_changed(output):
     """True when the run changed nothing but its reports, and wrote the readiness report."""
     changed = changed_tasks(output)
     return REPORT_TASK in changed and set(changed) <= REPORT_TASKS
+
+
+def lab_writes(lab, start):
+    """The writes the lab logged after request number `start` (lab.last_seq() before the run)."""
+    return [entry for entry in lab.requests(start) if entry['write']]
+
+
+def rerun_writes_nothing(lab, run_playbook, tasks, capture):
+    """Run `tasks` again (what an earlier run applied) and prove from the lab's request log that they changed
+    nothing: they read the device (so the proof is not an empty run) and wrote nothing, and each result in
+    `capture` says changed: false. Returns the run's results."""
+    start = lab.last_seq()
+    run = run_playbook(tasks, capture=capture)
+    assert sorted(run.results) == sorted(capture), run.output[-3000:]
+    log = lab.requests(start)
+    assert log, 'the repeated run sent no request at all, so it proves nothing:\n%s' % run.output[-3000:]
+    assert [entry for entry in log if entry['write']] == [], 'the repeated run wrote to the device'
+    for name in capture:
+        assert run.results[name]['changed'] is False and not run.results[name].get('failed'), (name, run.results[name])
+    return run.results
+
