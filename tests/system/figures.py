@@ -36,6 +36,21 @@ def record(area, **fields):
         handle.write(json.dumps(dict(fields, area=area), sort_keys=True) + '\n')
 
 
+def excerpt(text, fragment, limit=160):
+    """The line (or quoted message) of `text` that holds `fragment`, as it was printed: a record says what the run
+    said, not what the test looked for. None when the fragment is not there."""
+    index = text.find(fragment)
+    if index < 0:
+        return None
+    start = max(text.rfind(mark, 0, index) for mark in ('\n', '"')) + 1
+    ends = [position for position in (text.find(mark, index + len(fragment)) for mark in ('\n', '"')) if position >= 0]
+    clause = text[start:min(ends) if ends else len(text)].strip()
+    if len(clause) > limit:
+        at = clause.find(fragment)
+        clause = clause[max(0, min(at, len(clause) - limit)):][:limit]
+    return clause
+
+
 def load(folder=None):
     """{area: [record, ...]} from every file in the folder."""
     areas = collections.defaultdict(list)
