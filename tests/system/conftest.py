@@ -57,6 +57,7 @@ def _own_network_namespace():
 
 
 def pytest_configure(config):
+    config.addinivalue_line('markers', 'lab: a test of the lab itself (tests/lab), counted apart from the collection\'s tests')
     if os.environ.get('PYTEST_XDIST_WORKER') and os.environ.get('IPOFFICE_NETNS_PER_WORKER') == '1':
         _own_network_namespace()
 
@@ -283,3 +284,53 @@ def rerun_writes_nothing(lab, run_playbook, tasks, capture):
         assert run.results[name]['changed'] is False and not run.results[name].get('failed'), (name, run.results[name])
     return run.results
 
+
+# --- two kinds of tests, counted apart ----------------------------------------------------------------------------
+# Tests of the lab (the emulator under tests/lab: files test_lab_*.py, and files that set pytestmark = pytest.mark.lab)
+# prove the stand-in for the real world; they say nothing about the collection, so the summary never adds them to the
+# collection's tests. `-m lab` or `-m "not lab"` runs one kind.
+
+LAB_TEST_PREFIX = 'test_lab_'
+OUTCOMES = ('passed', 'failed', 'error', 'skipped', 'xfailed', 'xpassed')
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if os.path.basename(str(item.path)).startswith(LAB_TEST_PREFIX):
+            item.add_marker(pytest.mark.lab)
+
+
+def _kind(report):
+    """'lab' or 'collection' for a test report (also for a file that failed to collect)."""
+    if 'lab' in (getattr(report, 'keywords', None) or {}):
+        return 'lab'
+    return 'lab' if os.path.basename(report.nodeid.split('::')[0]).startswith(LAB_TEST_PREFIX) else 'collection'
+
+
+def kind_counts(stats):
+    """{'collection': {outcome: n}, 'lab': {outcome: n}} from pytest's terminal statistics: one count per test
+    (a test that passed but failed in teardown counts as passed and as an error, as pytest's own summary does)."""
+    counts = dict((kind, dict.fromkeys(OUTCOMES, 0)) for kind in ('collection', 'lab'))
+    for outcome in OUTCOMES:
+        for report in stats.get(outcome, []):
+            if not hasattr(report, 'nodeid') or (outcome == 'passed' and getattr(report, 'when', 'call') != 'call'):
+                continue
+            counts[_kind(report)][outcome] += 1
+    return counts
+
+
+def summary_line(counts):
+    parts = []
+    for kind in ('collection', 'lab'):
+        found = counts[kind]
+        shown = ['%d %s' % (found[outcome], outcome if outcome != 'error' else 'errors') for outcome in OUTCOMES
+                 if found[outcome] or outcome in ('passed', 'failed')]
+        parts.append('%s tests: %s' % (kind, ', '.join(shown)))
+    return '; '.join(parts)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        return
+    terminalreporter.write_sep('=', summary_line(kind_counts(terminalreporter.stats)))

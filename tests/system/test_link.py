@@ -20,6 +20,10 @@ import pytest
 from linklab import (COM, LAB_DNS_WITHOUT_AVAYA, NODES, SHAPED_SERVER, advance_days, client, com_port, configure, link, set_system,
                      wait_link, wait_state)
 
+# Tests of the lab's link agent, COM, DNS, SNTP and shaper (the seeds' behaviour the lab stands in for), not of the
+# collection: counted as lab tests (conftest.py).
+pytestmark = pytest.mark.lab
+
 
 def _connections(lab, name):
     return [c for c in lab.control('GET', '/lab/com/connections') if c.get('identity') == name]
