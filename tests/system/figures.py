@@ -46,8 +46,12 @@ def excerpt(text, fragment, limit=160):
     ends = [position for position in (text.find(mark, index + len(fragment)) for mark in ('\n', '"')) if position >= 0]
     clause = text[start:min(ends) if ends else len(text)].strip()
     if len(clause) > limit:
+        # Too long for a table: from the start of the sentence or clause that holds the fragment, cut at a word.
         at = clause.find(fragment)
-        clause = clause[max(0, min(at, len(clause) - limit)):][:limit]
+        clause = clause[max([0] + [clause.rfind(mark, 0, at) + len(mark) for mark in ('; ', '. ', ': ')
+                                   if clause.rfind(mark, 0, at) >= 0]):]
+        if len(clause) > limit:
+            clause = clause[:max(limit, clause.find(fragment) + len(fragment))].rsplit(' ', 1)[0] + ' ...'
     return clause
 
 

