@@ -88,8 +88,12 @@ def test_many_forks_through_one_primary_lose_no_update(fresh_lab, tmp_path):
             if spec['writer_kind'] == 'time_server':
                 expected_system['TimeSettings']['TimeSettingConfigSource'] = 'SNTP'
         after = fresh_lab.system(name)['config']
-        lost.extend('%s %s.%s' % (name, section, field) for section in expected_system for field in expected_system[section]
-                    if after['System'].get(section, {}).get(field) != expected_system[section][field])
+        for section, value in expected_system.items():
+            if isinstance(value, dict):
+                lost.extend('%s %s.%s' % (name, section, field) for field in value
+                            if (after['System'].get(section) or {}).get(field) != value[field])
+            elif after['System'].get(section) != value:
+                lost.append('%s %s' % (name, section))
         assert after['System'] == expected_system, name
         old = [route for route in after['IPRoute'] if route['@GUID'] in set(r['@GUID'] for r in before[name]['IPRoute'])]
         assert old == before[name]['IPRoute'], name
