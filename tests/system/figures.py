@@ -67,6 +67,11 @@ def load(folder=None):
     return areas
 
 
+def _cell(value):
+    """A table cell: one line, no column break, and no HTML (a device's error page quoted in a message stays text)."""
+    return str(value).replace('|', '\\|').replace('\n', ' ').replace('<', '&lt;').replace('>', '&gt;')
+
+
 def markdown(areas):
     """One table per area: the records' keys as columns, in first-seen order."""
     parts = []
@@ -79,7 +84,7 @@ def markdown(areas):
         parts.append('| ' + ' | '.join(columns) + ' |')
         parts.append('|' + '---|' * len(columns))
         for row in rows:
-            parts.append('| ' + ' | '.join(str(row.get(key, '')).replace('|', '\\|').replace('\n', ' ') for key in columns) + ' |')
+            parts.append('| ' + ' | '.join(_cell(row.get(key, '')) for key in columns) + ' |')
         parts.append('')
     return '\n'.join(parts)
 
