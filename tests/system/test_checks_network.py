@@ -84,10 +84,11 @@ def test_both_ports_refused_fail(fresh_lab, run_playbook):
 def _probe_connections(lab, since, port):
     """COM's records of the connections the checks (on the controller, 127.0.0.1) opened to `port` after `since`,
     once every one of them is closed: closes are asynchronous, so wait for them, with a bound and a message."""
-    return wait_for('every probe connection to COM port %d closed' % port, lambda: (lambda found: found if found and all(
-        record['state'] == 'closed' for record in found) else None)([
-            record for record in lab.control('GET', '/lab/com/connections?since=%d' % since)
-            if record['port'] == port and record['peer'] == '127.0.0.1']), 20)
+    def closed():
+        found = [record for record in lab.control('GET', '/lab/com/connections?since=%d' % since)
+                 if record['port'] == port and record['peer'] == '127.0.0.1']
+        return found if found and all(record['state'] == 'closed' for record in found) else None
+    return wait_for('every probe connection to COM port %d closed' % port, closed, 20)
 
 
 def test_a_silent_port_fails_within_the_timeout(fresh_lab, run_playbook):
