@@ -58,6 +58,7 @@ def _own_network_namespace():
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'local_only(reason): the test is about the local connection model only')
+    config.addinivalue_line('markers', 'lab: a test of the lab itself (tests/lab), counted apart from the collection\'s tests')
     if os.environ.get('PYTEST_XDIST_WORKER') and os.environ.get('IPOFFICE_NETNS_PER_WORKER') == '1':
         _own_network_namespace()
 
@@ -362,3 +363,74 @@ def only_the_reports_changed(output):
     """True when the run changed nothing but its reports, and wrote the readiness report."""
     changed = changed_tasks(output)
     return REPORT_TASK in changed and set(changed) <= REPORT_TASKS
+
+
+def lab_writes(lab, start):
+    """The writes the lab logged after request number `start` (lab.last_seq() before the run)."""
+    return [entry for entry in lab.requests(start) if entry['write']]
+
+
+def rerun_writes_nothing(lab, run_playbook, tasks, capture):
+    """Run `tasks` again (what an earlier run applied) and prove from the lab's request log that they changed
+    nothing: they read the device (so the proof is not an empty run) and wrote nothing, and each result in
+    `capture` says changed: false. Returns the run's results."""
+    start = lab.last_seq()
+    run = run_playbook(tasks, capture=capture)
+    assert sorted(run.results) == sorted(capture), run.output[-3000:]
+    log = lab.requests(start)
+    assert log, 'the repeated run sent no request at all, so it proves nothing:\n%s' % run.output[-3000:]
+    assert [entry for entry in log if entry['write']] == [], 'the repeated run wrote to the device'
+    for name in capture:
+        assert run.results[name]['changed'] is False and not run.results[name].get('failed'), (name, run.results[name])
+    return run.results
+
+
+# --- two kinds of tests, counted apart ----------------------------------------------------------------------------
+# Tests of the lab (the emulator under tests/lab: files test_lab_*.py, and files that set pytestmark = pytest.mark.lab)
+# prove the stand-in for the real world; they say nothing about the collection, so the summary never adds them to the
+# collection's tests. `-m lab` or `-m "not lab"` runs one kind.
+
+LAB_TEST_PREFIX = 'test_lab_'
+OUTCOMES = ('passed', 'failed', 'error', 'skipped', 'xfailed', 'xpassed')
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if os.path.basename(str(item.path)).startswith(LAB_TEST_PREFIX):
+            item.add_marker(pytest.mark.lab)
+
+
+def _kind(report):
+    """'lab' or 'collection' for a test report (also for a file that failed to collect)."""
+    if 'lab' in (getattr(report, 'keywords', None) or {}):
+        return 'lab'
+    return 'lab' if os.path.basename(report.nodeid.split('::')[0]).startswith(LAB_TEST_PREFIX) else 'collection'
+
+
+def kind_counts(stats):
+    """{'collection': {outcome: n}, 'lab': {outcome: n}} from pytest's terminal statistics: one count per test
+    (a test that passed but failed in teardown counts as passed and as an error, as pytest's own summary does)."""
+    counts = dict((kind, dict.fromkeys(OUTCOMES, 0)) for kind in ('collection', 'lab'))
+    for outcome in OUTCOMES:
+        for report in stats.get(outcome, []):
+            if not hasattr(report, 'nodeid') or (outcome == 'passed' and getattr(report, 'when', 'call') != 'call'):
+                continue
+            counts[_kind(report)][outcome] += 1
+    return counts
+
+
+def summary_line(counts):
+    parts = []
+    for kind in ('collection', 'lab'):
+        found = counts[kind]
+        shown = ['%d %s' % (found[outcome], outcome if outcome != 'error' else 'errors') for outcome in OUTCOMES
+                 if found[outcome] or outcome in ('passed', 'failed')]
+        parts.append('%s tests: %s' % (kind, ', '.join(shown)))
+    return '; '.join(parts)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        return
+    terminalreporter.write_sep('=', summary_line(kind_counts(terminalreporter.stats)))

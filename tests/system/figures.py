@@ -36,6 +36,25 @@ def record(area, **fields):
         handle.write(json.dumps(dict(fields, area=area), sort_keys=True) + '\n')
 
 
+def excerpt(text, fragment, limit=160):
+    """The line (or quoted message) of `text` that holds `fragment`, as it was printed: a record says what the run
+    said, not what the test looked for. None when the fragment is not there."""
+    index = text.find(fragment)
+    if index < 0:
+        return None
+    start = max(text.rfind(mark, 0, index) for mark in ('\n', '"')) + 1
+    ends = [position for position in (text.find(mark, index + len(fragment)) for mark in ('\n', '"')) if position >= 0]
+    clause = text[start:min(ends) if ends else len(text)].strip()
+    if len(clause) > limit:
+        # Too long for a table: from the start of the sentence or clause that holds the fragment, cut at a word.
+        at = clause.find(fragment)
+        clause = clause[max([0] + [clause.rfind(mark, 0, at) + len(mark) for mark in ('; ', '. ', ': ')
+                                   if clause.rfind(mark, 0, at) >= 0]):]
+        if len(clause) > limit:
+            clause = clause[:max(limit, clause.find(fragment) + len(fragment))].rsplit(' ', 1)[0] + ' ...'
+    return clause
+
+
 def load(folder=None):
     """{area: [record, ...]} from every file in the folder."""
     areas = collections.defaultdict(list)
@@ -46,6 +65,11 @@ def load(folder=None):
                     item = json.loads(line)
                     areas[item['area']].append(item)
     return areas
+
+
+def _cell(value):
+    """A table cell: one line, no column break, and no HTML (a device's error page quoted in a message stays text)."""
+    return str(value).replace('|', '\\|').replace('\n', ' ').replace('<', '&lt;').replace('>', '&gt;')
 
 
 def markdown(areas):
@@ -60,7 +84,7 @@ def markdown(areas):
         parts.append('| ' + ' | '.join(columns) + ' |')
         parts.append('|' + '---|' * len(columns))
         for row in rows:
-            parts.append('| ' + ' | '.join(str(row.get(key, '')).replace('|', '\\|').replace('\n', ' ') for key in columns) + ' |')
+            parts.append('| ' + ' | '.join(_cell(row.get(key, '')) for key in columns) + ' |')
         parts.append('')
     return '\n'.join(parts)
 

@@ -240,7 +240,7 @@ def _lab_logs(lab):
 
 def _assert_requests(lab, start, rows):
     """No write anywhere; nothing at all on the offline listener; reads only on a reads-first row's own listener.
-    Returns the number of requests each row's listener saw."""
+    Returns (the number of requests, the number of writes) each row's listener saw, as the figures record them."""
     entries = lab.requests(start)
     assert [e for e in entries if e['write']] == [], 'a bad value led to a write'
     assert [e for e in entries if e['listener'] == OFFLINE] == [], 'a row that must fail offline made a request'
@@ -249,7 +249,8 @@ def _assert_requests(lab, start, rows):
     assert len(listeners) == len(set(listeners)), 'each reads-first task needs a listener of its own'
     for entry in entries:
         assert entry['listener'] in listeners, entry  # reads, logins and logouts only (no write, above)
-    return dict((row.listener, len([e for e in entries if e['listener'] == row.listener])) for row in rows)
+    return dict((row.listener, (len([e for e in entries if e['listener'] == row.listener]),
+                                len([e for e in entries if e['listener'] == row.listener and e['write']]))) for row in rows)
 
 
 def _first_of_each_task(rows):
@@ -285,7 +286,8 @@ def test_every_module_refuses_bad_input_before_any_write(fresh_lab, run_playbook
     assert _lab_logs(fresh_lab) == world
     assert len(MODULE_ROWS) >= 40 and len(set(row.where for row in MODULE_ROWS)) == 13
     for row in MODULE_ROWS:
-        record('bad_input', where=row.where, option=row.option, value=row.shown, requests=counts[row.listener], writes=0)
+        record('bad_input', where=row.where, option=row.option, value=row.shown, requests=counts[row.listener][0],
+               writes=counts[row.listener][1])
 
 
 # A task delegated to the controller shows as [host -> localhost]: the host is the part before the arrow.
@@ -325,4 +327,5 @@ def test_every_role_refuses_bad_input_before_any_write(fresh_lab, tmp_path):
     counts = _assert_requests(fresh_lab, start, ROLE_ROWS)
     assert _lab_logs(fresh_lab) == world
     for row in ROLE_ROWS:
-        record('bad_input', where='role ' + row.where, option=row.option, value=row.shown, requests=counts[row.listener], writes=0)
+        record('bad_input', where='role ' + row.where, option=row.option, value=row.shown, requests=counts[row.listener][0],
+               writes=counts[row.listener][1])

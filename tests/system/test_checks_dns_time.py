@@ -83,7 +83,8 @@ def test_dns_healthy_passes_and_asks_only_the_configured_server(fresh_lab, run_p
     assert checks['dns.server_address']['measured'] == 1 and checks['dns.server_address']['details']['answered_by'] == LAB_DNS
     assert checks['dns.' + STORAGE]['details']['addresses'] == [STORAGE_ADDRESS]
     lookup_time = checks['dns.lookup_time']
-    assert lookup_time['unit'] == 'ms' and lookup_time['limit'] == 1000 and 0 <= lookup_time['measured'] < 1000
+    # Passed (above) is the module's own verdict against its limit; the test adds no time bound of its own.
+    assert lookup_time['unit'] == 'ms' and lookup_time['limit'] == 1000 and lookup_time['measured'] >= 0
     # The lab's own log: one A query per name, to the configured server, nothing to anyone else.
     queries = _dns_queries(fresh_lab, mark)
     assert sorted((entry['server'], entry['name'], entry['qtype']) for entry in queries) == [
@@ -141,9 +142,9 @@ def test_dns_unreachable_server_fails_within_the_timeout(fresh_lab, run_playbook
         assert all(checks[check]['status'] == 'not_measured' for check in result['not_measured'])
         assert 'dns.server_address' in result['not_measured'] and 'dns.lookup_time' in result['not_measured']
         assert result['resolved_address'] is None
-        # Four lookups at once, one timeout of 1 s: bounded, not one timeout per name and no retries.
-        assert 900 <= result['duration_ms'] < 1900, result['duration_ms']
-    # The silent server received each name exactly once.
+    # Bounded by counts, not a stopwatch: the silent server received each name exactly once (no retries), and each
+    # query waits one timeout at most (tests/unit: test_dnsquery.py reads the waits from the socket, and
+    # test_dns_check.py shows the lookups run at the same time).
     queries = _dns_queries(fresh_lab, mark)
     assert sorted(entry['name'] for entry in queries) == sorted([SERVER] + names)
     assert all(entry['server'] == LAB_DNS and entry['rcode'] is None for entry in queries)
@@ -161,9 +162,10 @@ def test_dns_backup_server_answers_when_the_first_is_silent_but_not_after_nxdoma
     assert checks['dns.server_reachable']['status'] == 'pass' and checks['dns.server_reachable']['measured'] == LAB_DNS
     assert 'the DNS server %s gave no usable answer' % SILENT_DNS in checks['dns.server_reachable']['summary']
     assert checks['dns.server_address']['details']['answered_by'] == LAB_DNS
-    # The silent first server shows in the lookup time, as it would on the IP Office.
-    assert checks['dns.lookup_time']['measured'] >= 1000 and 'backup' in checks['dns.lookup_time']['hint']
-    assert backup['duration_ms'] < 2900
+    # The silent first server shows in the lookup time, as it would on the IP Office: its one timeout (1 s) alone
+    # exceeds max_lookup_ms (1000 by default), so dns.lookup_time fails and says why.
+    assert checks['dns.lookup_time']['measured'] > checks['dns.lookup_time']['limit'] == 1000
+    assert 'backup' in checks['dns.lookup_time']['hint']
     nxdomain = _checked(results['nxdomain'])
     assert nxdomain['failed_checks'] == ['dns.server_address']
     # NXDOMAIN settles the name: the backup was asked about the first task's names only.
@@ -203,6 +205,13 @@ def test_dns_bad_input_fails_before_any_query(fresh_lab, run_playbook):
 
 # --- time_check -----------------------------------------------------------------------------------------------
 
+def _offset_is(result, skew):
+    """The lab's SNTP server tells this machine's clock plus `skew`, so RFC 4330 puts the true offset, `skew`, within
+    half the measured round trip of the offset measured: a property of the measurement, not a stopwatch bound
+    (1 ms for the result's rounding)."""
+    return abs(result['offset_seconds'] - skew) <= result['round_trip_ms'] / 2000.0 + 0.001
+
+
 def test_time_healthy_passes_and_asks_the_configured_source(fresh_lab, run_playbook):
     mark = _sntp_mark(fresh_lab)
     results = _run(run_playbook, [_time_task('time', server=LAB_SNTP, time_zone='Europe/London')])
@@ -210,7 +219,7 @@ def test_time_healthy_passes_and_asks_the_configured_source(fresh_lab, run_playb
     assert result['passed'] is True and result['failed_checks'] == []
     checks = _by_check(result)
     assert list(checks) == ['time.source_reachable', 'time.offset', 'time.time_zone']
-    assert abs(result['offset_seconds']) < 1 and checks['time.offset']['limit'] == 5 and checks['time.offset']['unit'] == 's'
+    assert _offset_is(result, 0) and checks['time.offset']['limit'] == 5 and checks['time.offset']['unit'] == 's'
     assert result['address'] == LAB_SNTP and result['resolved_through'] == 'address' and result['stratum'] == 2
     assert checks['time.time_zone']['measured'] == 'Europe/London'
     queries = _sntp_queries(fresh_lab, mark)
@@ -254,7 +263,7 @@ def test_time_skewed_source_fails_with_the_measured_offset(fresh_lab, run_playbo
     result = _checked(_run(run_playbook, [_time_task('time', server=LAB_SNTP, time_zone='Europe/London')])['time'])
     check = _by_check(result)['time.offset']
     assert result['failed_checks'] == ['time.offset'] and check['status'] == 'fail'
-    assert abs(check['measured'] - 3600) < 2 and abs(result['offset_seconds'] - 3600) < 2
+    assert _offset_is(result, 3600) and check['measured'] == result['offset_seconds']
     assert 'COM refuses a clock too far off' in check['hint']
     # Without ignore_errors the failed check stops the play, and the message says what to fix.
     task = {'name': 'time check', 'ipoffice.subscription.time_check': {'server': LAB_SNTP, 'time_zone': 'Europe/London'}}
@@ -274,8 +283,10 @@ def test_time_silent_source_fails_unreachable_within_the_timeout(fresh_lab, run_
     assert silent['failed_checks'] == ['time.source_reachable'] and silent['not_measured'] == ['time.offset']
     assert 'did not answer' in checks['time.source_reachable']['hint']
     assert 'within 1 s' in checks['time.source_reachable']['hint']
-    assert silent['offset_seconds'] is None and 900 <= silent['duration_ms'] < 1900
-    assert len(_sntp_queries(fresh_lab, mark)) == 1   # asked once, no retry
+    assert silent['offset_seconds'] is None
+    # Within the timeout, by count: asked once, no retry (the unit tests read the one wait from the client's socket).
+    queries = _sntp_queries(fresh_lab, mark)
+    assert len(queries) == 1 and queries[0]['answered'] is False, queries
     unknown = _checked(results['unknown'])
     assert unknown['failed_checks'] == ['time.source_reachable'] and unknown['address'] is None
     assert 'does not resolve' in _by_check(unknown)['time.source_reachable']['hint']

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from conftest import API_PASSWORD, REPO
-from figures import record
+from figures import excerpt, record
 from linklab import run_role_playbook
 
 HOST = 'ip500-single'
@@ -113,7 +113,7 @@ def test_fault_leaves_before_or_intended_and_a_rerun_converges(fresh_lab, prereq
         _faults(fresh_lab, **switches)
 
     rc, output, log = prerequisites_play(env)
-    faulted = _stored(fresh_lab)
+    faulted, faulted_rc, faulted_output = _stored(fresh_lab), rc, output
     if says:
         assert says in output, output[-3000:]
     assert API_PASSWORD not in output
@@ -134,9 +134,10 @@ def test_fault_leaves_before_or_intended_and_a_rerun_converges(fresh_lab, prereq
     assert rc == 0, output[-3000:]
     intended = _stored(fresh_lab)
     assert intended != before
+    rerun_writes = len(_writes(log))
     if outcome == 'before':
         assert faulted == before
-        assert _writes(log), 'the re-run wrote nothing although the faulted run changed nothing'
+        assert rerun_writes, 'the re-run wrote nothing although the faulted run changed nothing'
         rc, output, log = prerequisites_play()
         assert rc == 0, output[-3000:]
     else:
@@ -144,4 +145,9 @@ def test_fault_leaves_before_or_intended_and_a_rerun_converges(fresh_lab, prereq
         assert faulted == intended
     assert _writes(log) == [] and 'changed=0' in output
     assert _stored(fresh_lab) == intended
-    record('faults', fault=fault, outcome=outcome, rerun='converged', said=says or 'ok')
+    # What was measured: the state the faulted run left (compared whole), the writes of the runs after it, and
+    # what the faulted run's output said.
+    left = 'intended' if faulted == intended else 'before' if faulted == before else 'mixed'
+    record('faults', fault=fault, outcome=left, faulted_rc=faulted_rc,
+           rerun='converged after %d writes, then 0' % rerun_writes if rerun_writes else 'converged: 0 writes',
+           said=excerpt(faulted_output, says) if says else 'rc %d, no message expected' % faulted_rc)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import datetime
 
-from conftest import SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection
+from conftest import SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection, lab_writes
 from linklab import advance_days, com_port, configure, wait_link, wait_state
 
 
 def _status(lab, run_playbook, host, check=False, **extra):
     task = {'name': 'read the link', 'ipoffice.subscription.subscription_status': connection(lab, host, **extra), 'register': 'status'}
+    start = lab.last_seq()
     run = run_playbook([task], capture=['status'], extra_args=['--check'] if check else [])
     result = run.results.get('status')
     assert result is not None and not result.get('failed'), run.output[-3000:]
-    assert result['changed'] is False
+    # Reads only: counted from the lab's request log, not taken from changed: false alone.
+    assert result['changed'] is False and lab_writes(lab, start) == []
     return result
 
 

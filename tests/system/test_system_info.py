@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import API_PASSWORD, SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection
+from conftest import API_PASSWORD, SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, connection, lab_writes
 
 
 def _task(lab, host, register='info', **extra):
@@ -18,6 +18,7 @@ def _task(lab, host, register='info', **extra):
 
 
 def test_server_edition_primary_answers_for_every_node_with_roles(fresh_lab, run_playbook):
+    start = fresh_lab.last_seq()
     run = run_playbook([_task(fresh_lab, SE_PRIMARY)], capture=['info'])
     info = run.results['info']
     assert not info.get('failed'), info.get('msg')
@@ -33,7 +34,8 @@ def test_server_edition_primary_answers_for_every_node_with_roles(fresh_lab, run
         assert system['ip_routes'], system['name']
         assert all(r['gateway'].startswith(prefix) for r in system['ip_routes']), system['ip_routes']
         assert {'name': 'COMAdmin'}.items() <= next(u for u in system['service_users'] if u['name'] == 'COMAdmin').items()
-    assert info['changed'] is False
+    # Reads only: counted from the lab's request log, not taken from changed: false alone.
+    assert info['changed'] is False and fresh_lab.requests(start) and lab_writes(fresh_lab, start) == []
 
 
 def test_ip500_scn_through_its_application_server(fresh_lab, run_playbook):

@@ -24,7 +24,7 @@ import warnings
 import pytest
 
 from conftest import connection
-from figures import record
+from figures import excerpt, record
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lab'))
 
@@ -132,8 +132,8 @@ def test_a_server_with_only_tls_1_0_or_1_1_is_refused_even_without_verification(
     assert info['failed'] and 'TLS 1.2 or later' in info['msg'] and '%s:%d' % (server.address, server.port) in info['msg'], info['msg']
     # Refused in the handshake, and not retried: a TLS version does not change by asking again.
     assert server.connections - before == 1 and server.handshakes == 1
-    record('tls', case='server speaks only TLS 1.0/1.1', validate_certs=validate_certs, connections=1,
-           outcome='refused: TLS 1.2 or later is required')
+    record('tls', case='server speaks only TLS 1.0/1.1', validate_certs=validate_certs, connections=server.connections - before,
+           outcome='refused: %s' % excerpt(info['msg'], 'TLS 1.2 or later'))
 
 
 @pytest.mark.parametrize('case, fragment', [
@@ -146,7 +146,7 @@ def test_a_certificate_that_does_not_verify_is_refused_and_accepted_only_with_ve
     info = run.results['info']
     assert info['failed'] and 'could not be verified' in info['msg'] and fragment in info['msg'], info['msg']
     assert server.connections == 1 and server.handshakes == 0
-    record('tls', case=CASES[case], validate_certs=True, connections=1, outcome='refused: %s' % fragment)
+    record('tls', case=CASES[case], validate_certs=True, connections=server.connections, outcome='refused: %s' % excerpt(info['msg'], fragment))
     # Turned off by the user: the handshake completes (the server answers 401, the client gets that far) and a warning says so.
     run = run_playbook([_info(lab, server, validate_certs=False, ca_path=None)], capture=['info'])
     info = run.results['info']
@@ -154,4 +154,5 @@ def test_a_certificate_that_does_not_verify_is_refused_and_accepted_only_with_ve
     assert 'rejected the user name or password' in info['msg'], info['msg']
     assert any('validate_certs is false' in warning for warning in info.get('warnings', [])), info.get('warnings')
     assert '[WARNING]: validate_certs is false' in run.output
-    record('tls', case=CASES[case], validate_certs=False, connections=1, outcome='accepted with the warning "validate_certs is false"')
+    record('tls', case=CASES[case], validate_certs=False, connections=server.connections - 1,
+           outcome='accepted with the warning: %s' % excerpt(run.output, '[WARNING]: validate_certs is false'))

@@ -24,14 +24,17 @@ def reply(transmit, receive_at, transmit_at, leap=0, version=4, mode=4, stratum=
 
 class TinySntp(object):
     """A one-thread SNTP server on 127.0.0.1: answers with its clock plus skew, or stays silent, or first sends a
-    stray packet that answers another request."""
+    stray packet that answers another request. clock: the server's clock (called for the receive, then the transmit
+    time of each answer), so a test can give exact times. requests: how many requests it received."""
 
-    def __init__(self, skew=0.0, silent=False, stray_first=False):
+    def __init__(self, skew=0.0, silent=False, stray_first=False, clock=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(('127.0.0.1', 0))
         self.sock.settimeout(5)
         self.port = self.sock.getsockname()[1]
         self.skew, self.silent, self.stray_first = skew, silent, stray_first
+        self.clock = clock or (lambda: time.time() + self.skew)
+        self.requests = 0
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
 
@@ -40,12 +43,14 @@ class TinySntp(object):
             data, peer = self.sock.recvfrom(512)
         except OSError:
             return
+        self.requests += 1
         if self.silent:
             return
-        now = time.time() + self.skew
         if self.stray_first:
-            self.sock.sendto(reply(b'\x01' * 8, now, now), peer)
-        self.sock.sendto(reply(data[40:48], now, now), peer)
+            stray = self.clock(), self.clock()
+            self.sock.sendto(reply(b'\x01' * 8, stray[0], stray[1]), peer)
+        received = self.clock()
+        self.sock.sendto(reply(data[40:48], received, self.clock()), peer)
 
     def close(self):
         self.sock.close()

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import dnsquery
 from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.dns_fakes import BACKUP, PRIMARY, attempt, scripted
+from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.socket_spy import SocketSpy
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -149,14 +150,23 @@ def test_a_truncated_udp_answer_is_asked_again_over_tcp():
     assert server.transports == ['udp', 'tcp']
 
 
-def test_a_server_that_never_answers_costs_the_timeout():
+def test_a_server_that_never_answers_costs_the_timeout(monkeypatch):
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(('127.0.0.1', 0))
+    spy = SocketSpy(monkeypatch)
     try:
         attempt = dnsquery.ask('127.0.0.1', silent.getsockname()[1], 'a.example', 0.3)
+        # One query reached the server, and nothing else: no retry inside the attempt.
+        silent.settimeout(0)
+        assert len(silent.recvfrom(512)[0]) > 12
+        with pytest.raises(BlockingIOError):
+            silent.recvfrom(512)
     finally:
         silent.close()
-    assert attempt['rcode'] is None and attempt['error'] == 'no answer within 0.3 s' and attempt['elapsed_ms'] >= 290
+    assert attempt['rcode'] is None and attempt['error'] == 'no answer within 0.3 s'
+    # The whole budget, once: the waits it set add up to one timeout and every receive ran out (counted, not timed).
+    assert spy.ran_out_once(0.3), spy.calls
+    assert isinstance(attempt['elapsed_ms'], float) and attempt['elapsed_ms'] > 0
 
 
 # --- the resolver policy: primary, then backup ------------------------------------------------------------------

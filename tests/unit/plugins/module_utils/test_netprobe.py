@@ -11,6 +11,7 @@ import ssl
 import struct
 
 import pytest
+import trustme
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import netprobe
 
@@ -167,7 +168,6 @@ def _memory_handshake(server_context, client_context):
 
 @pytest.mark.parametrize('verify_mode, requested', [(ssl.CERT_REQUIRED, True), (ssl.CERT_OPTIONAL, True), (ssl.CERT_NONE, False)])
 def test_a_real_openssl_server_flight_shows_the_certificate_request(tmp_path, verify_mode, requested):
-    trustme = pytest.importorskip('trustme')
     authority = trustme.CA()
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.maximum_version = ssl.TLSVersion.TLSv1_2

@@ -4,18 +4,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The SNTP client (RFC 4330): its packet code and offset math, and its query against a small SNTP server on a real
-UDP socket on 127.0.0.1 in this process."""
+UDP socket on 127.0.0.1 in this process. No stopwatch: times come from the clocks the client and the server accept,
+and "within the timeout" is read from the waits the client set on its socket (socket_spy.py)."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
-import time
 
 import pytest
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import sntp
 from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.sntp_server import TinySntp, reply
+from ansible_collections.ipoffice.subscription.tests.unit.plugins.module_utils.socket_spy import SocketSpy
 
 
 # --- timestamps and packets -------------------------------------------------------------------------------------
@@ -92,46 +94,60 @@ def test_a_short_answer_or_one_without_a_transmit_timestamp_is_refused():
 
 # --- the query over a real socket -------------------------------------------------------------------------------
 
+def scripted_clock(*times):
+    """The clock sntp_query accepts: it answers these times in order (request sent, answer received)."""
+    answers = list(times)
+    return lambda: answers.pop(0)
+
+
 @pytest.mark.parametrize('skew', [0.0, 3600.0, -42.5])
 def test_the_query_measures_the_servers_offset(skew):
-    server = TinySntp(skew=skew)
+    # Client clock: sent at 1000.000, received at 1000.040; the server's clock is `skew` ahead and it holds the
+    # request 4 ms: RFC 4330 gives exactly that offset and a 36 ms round trip, whatever the machine's load.
+    server = TinySntp(clock=scripted_clock(1000.018 + skew, 1000.022 + skew))
     try:
-        answer = sntp.sntp_query('127.0.0.1', server.port, 2)
+        answer = sntp.sntp_query('127.0.0.1', server.port, 5, clock=scripted_clock(1000.0, 1000.040))
     finally:
         server.close()
-    assert answer['offset'] == pytest.approx(skew, abs=0.2)
-    assert -0.01 <= answer['delay'] < 0.5 and answer['stratum'] == 2
+    assert answer['offset'] == pytest.approx(skew, abs=1e-6)
+    assert answer['delay'] == pytest.approx(0.036, abs=1e-6) and answer['stratum'] == 2
+    assert server.requests == 1
 
 
-def test_a_stray_answer_to_another_request_is_skipped():
-    server = TinySntp(stray_first=True)
+def test_a_stray_answer_to_another_request_is_skipped(monkeypatch):
+    server = TinySntp(stray_first=True, clock=scripted_clock(1000.01, 1000.01, 1000.01, 1000.01))
+    spy = SocketSpy(monkeypatch)
     try:
-        answer = sntp.sntp_query('127.0.0.1', server.port, 2)
+        answer = sntp.sntp_query('127.0.0.1', server.port, 5, clock=scripted_clock(1000.0, 1000.02, 1000.02))
     finally:
         server.close()
-    assert answer['offset'] == pytest.approx(0.0, abs=0.2)
+    assert answer['offset'] == pytest.approx(0.0, abs=1e-6)
+    # Two packets read, the stray one first; one request sent.
+    assert spy.receives() == [48, 48] and server.requests == 1
 
 
-def test_a_silent_server_fails_after_the_timeout_not_later():
+def test_a_silent_server_fails_after_the_timeout_not_later(monkeypatch):
     server = TinySntp(silent=True)
-    started = time.monotonic()
+    spy = SocketSpy(monkeypatch)
     try:
         with pytest.raises(sntp.SntpError) as caught:
             sntp.sntp_query('127.0.0.1', server.port, 0.5)
     finally:
         server.close()
-    elapsed = time.monotonic() - started
     assert caught.value.kind == 'unreachable' and 'no answer from 127.0.0.1:%d within 0.5 s' % server.port in str(caught.value)
-    assert 0.45 <= elapsed < 2.0
+    # One request, no retry; the waits are what is left of the one budget, each shorter than the one before,
+    # never more than the timeout in all; it stopped on a receive that timed out.
+    assert server.requests == 1 and spy.ran_out_once(0.5), spy.calls
 
 
-def test_a_closed_port_fails_at_once():
+def test_a_closed_port_fails_at_once(monkeypatch):
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     probe.bind(('127.0.0.1', 0))
     port = probe.getsockname()[1]
     probe.close()   # nothing listens there now
-    started = time.monotonic()
+    spy = SocketSpy(monkeypatch)
     with pytest.raises(sntp.SntpError) as caught:
         sntp.sntp_query('127.0.0.1', port, 3)
     assert caught.value.kind == 'unreachable' and 'nothing listens' in str(caught.value)
-    assert time.monotonic() - started < 1.5
+    # At once: the first receive brought the refusal; no wait ran out.
+    assert spy.receives() == [errno.ECONNREFUSED], spy.calls
