@@ -48,6 +48,24 @@ NETWORK_OS = 'ipoffice.subscription.ipoffice'
 FROM_CONNECTION = ('host', 'port', 'username', 'password', 'validate_certs', 'ca_path')
 
 
+def plain(value):
+    """Task arguments as a module process gets them: plain dicts, lists and strings, without Ansible's tags
+    (a tagged string is a str subclass that, for one, yaml.safe_dump cannot write)."""
+    if isinstance(value, dict):
+        return dict((plain(key), plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
 class _ModuleExit(Exception):
     """exit_json/fail_json of a module running in the controller: carries its result."""
 
@@ -222,7 +240,7 @@ class ApiModuleAction(ActionBase):
         return PersistentSession(socket_path), args
 
     def _module_args(self):
-        return dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_'))
+        return plain(dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_')))
 
     def _environment_overlay(self):
         overlay = {}

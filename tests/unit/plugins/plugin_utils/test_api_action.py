@@ -80,3 +80,15 @@ def test_the_client_renews_a_session_from_its_source_once():
     assert (client.stats['reused_sessions'], client.stats['logins']) == (1, 1)
     client.logout()
     assert client.session_cookies() == {} and opened == [None, 1]  # the connection, not the module, logs out
+
+
+def test_task_arguments_reach_the_module_as_plain_data():
+    import yaml
+
+    class Tagged(str):
+        """Stands in for a templated string of ansible-core, a str subclass."""
+
+    args = api_action.plain({'config': [{'name': Tagged('COMAdmin'), 'port': True}], 'node_address': Tagged('192.0.2.1')})
+    assert type(args['node_address']) is str and type(args['config'][0]['name']) is str
+    assert args['config'][0]['port'] is True
+    assert yaml.safe_dump(args)  # what api_profile_learn does with what it was given
