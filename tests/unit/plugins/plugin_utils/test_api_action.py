@@ -89,6 +89,6 @@ def test_task_arguments_reach_the_module_as_plain_data():
         """Stands in for a templated string of ansible-core, a str subclass."""
 
     args = api_action.plain({'config': [{'name': Tagged('COMAdmin'), 'port': True}], 'node_address': Tagged('192.0.2.1')})
-    assert type(args['node_address']) is str and type(args['config'][0]['name']) is str
+    assert not isinstance(args['node_address'], Tagged) and not isinstance(args['config'][0]['name'], Tagged)
     assert args['config'][0]['port'] is True
     assert yaml.safe_dump(args)  # what api_profile_learn does with what it was given
