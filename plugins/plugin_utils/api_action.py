@@ -24,6 +24,7 @@ options again, password included, through the channel ANSIBLE_PERSISTENT_LOG_MES
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import os
@@ -80,21 +81,18 @@ class ControllerModule(object):
     The arguments are checked by ansible-core's own ModuleArgumentSpecValidator, the one AnsibleModule uses,
     so defaults, types, fallbacks, aliases, choices and their messages are the same."""
 
-    # Set by ApiModuleAction for one run: the task's arguments, check mode and diff, and the module's name.
-    task_args = None
-    task_check_mode = False
-    task_diff = False
-    task_module = 'module'
+    @classmethod
+    def for_task(cls, name, args, check_mode=False, diff=False):
+        """What module_base.build_module calls in place of AnsibleModule(argument_spec=..., ...) for this task."""
+        return functools.partial(cls, task=(name, args, check_mode, diff))
 
-    def __init__(self, argument_spec, supports_check_mode=False, mutually_exclusive=None, required_together=None,
+    def __init__(self, argument_spec, task, supports_check_mode=False, mutually_exclusive=None, required_together=None,
                  required_one_of=None, required_if=None, required_by=None, **_ignored):
         self.argument_spec = argument_spec
-        self.check_mode = self.task_check_mode
-        self._diff = self.task_diff
-        self._name = self.task_module
+        self._name, args, self.check_mode, self._diff = task
         self._warnings = []
         self.no_log_values = set()
-        self.params = dict(self.task_args or {})
+        self.params = dict(args)
         validator = ModuleArgumentSpecValidator(argument_spec, mutually_exclusive=mutually_exclusive,
                                                 required_together=required_together, required_one_of=required_one_of,
                                                 required_if=required_if, required_by=required_by)
@@ -253,12 +251,9 @@ class ApiModuleAction(ActionBase):
     def _run_here(self, args, source):
         name = self._task.resolved_action.split('.')[-1]
         module = importlib.import_module('ansible_collections.ipoffice.subscription.plugins.modules.%s' % name)
-        ControllerModule.task_args = args
-        ControllerModule.task_check_mode = bool(self._task.check_mode)
-        ControllerModule.task_diff = bool(self._task.diff)
-        ControllerModule.task_module = name
+        module_class = ControllerModule.for_task(name, args, bool(self._task.check_mode), bool(self._task.diff))
         try:
-            with _environment(self._environment_overlay()), module_base.in_controller(ControllerModule, source):
+            with _environment(self._environment_overlay()), module_base.in_controller(module_class, source):
                 module.main()
         except _ModuleExit as done:
             return done.result

@@ -579,6 +579,13 @@ def details(side, targets=True):
     return lines
 
 
+def problem_lines(summary, all_well):
+    """The summary's problems, one line each, or the one line that says all went well."""
+    if summary['problems']:
+        return ['problems:'] + ['  - ' + problem for problem in summary['problems']]
+    return [all_well]
+
+
 def machine_line(summary):
     info = summary['machine']
     return ('fleet benchmark: %d systems, %d forks; %s, %d cores, %.1f GiB; Python %s; %s; load before %s'
@@ -591,11 +598,7 @@ def report(summary):
     lines.extend(runs_table(summary['runs']))
     lines.append('')
     lines.extend(details(summary))
-    if summary['problems']:
-        lines.append('problems:')
-        lines.extend('  - ' + problem for problem in summary['problems'])
-    else:
-        lines.append('idempotent run: no writes on any system; logins never more than API module calls')
+    lines.extend(problem_lines(summary, 'idempotent run: no writes on any system; logins never more than API module calls'))
     return '\n'.join(lines)
 
 
@@ -661,11 +664,8 @@ def compare_report(summary):
         lines.append('')
         lines.extend(details(side, targets=False))
     lines.append('')
-    if summary['problems']:
-        lines.append('problems:')
-        lines.extend('  - ' + problem for problem in summary['problems'])
-    else:
-        lines.append('idempotent runs: no writes on any system; logins never more than API module calls; the per-host limits given held')
+    lines.extend(problem_lines(summary, 'idempotent runs: no writes on any system; logins never more than API module calls; '
+                                        'the per-host limits given held'))
     return '\n'.join(lines)
 
 

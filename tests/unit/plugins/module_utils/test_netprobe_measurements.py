@@ -73,6 +73,20 @@ def _welcome(server):
     assert json.loads(payload) == {'type': 'speedtest', 'bytes': 2000}
 
 
+def _sends(size):
+    """A COM that welcomes the speed test, sends size bytes, then reads until the client closes."""
+    def script(server):
+        _welcome(server)
+        server.send(netprobe.OP_BINARY, b'\0' * size)
+        server.read()
+    return script
+
+
+def _welcome_then_drop(server):
+    _welcome(server)
+    server.drop()
+
+
 def test_pings_are_timed_until_the_samples_are_done():
     def script(server):
         server.read()   # answers the pings until the client closes
@@ -97,12 +111,7 @@ def test_a_connection_that_drops_during_the_pings_breaks_the_round_trip():
 
 
 def test_the_lab_speedtest_measures_the_transfer():
-    def script(server):
-        _welcome(server)
-        server.send(netprobe.OP_BINARY, b'\0' * 2000)
-        server.read()
-
-    server = Server(script)
+    server = Server(_sends(2000))
     connection = server.connection()
     facts, reason = netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 2.0, 5.0, 1.0)
     connection.close()
@@ -126,11 +135,7 @@ def test_a_peer_that_does_not_welcome_the_hello_offers_no_test():
 
 
 def test_a_connection_dropped_halfway_is_broken_not_unmeasured():
-    def script(server):
-        _welcome(server)
-        server.drop()
-
-    server = Server(script)
+    server = Server(_welcome_then_drop)
     with pytest.raises(netprobe.MeasurementBroken) as caught:
         netprobe.lab_speedtest(server.connection(), 2000, 'LAB-0001', 2.0, 5.0)
     server.done()
@@ -139,12 +144,7 @@ def test_a_connection_dropped_halfway_is_broken_not_unmeasured():
 
 
 def test_a_transfer_cut_short_is_broken():
-    def script(server):
-        _welcome(server)
-        server.send(netprobe.OP_BINARY, b'\0' * 1000)
-        server.read()
-
-    server = Server(script)
+    server = Server(_sends(1000))
     connection = server.connection()
     with pytest.raises(netprobe.MeasurementBroken) as caught:
         netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 2.0, 5.0)
@@ -154,12 +154,7 @@ def test_a_transfer_cut_short_is_broken():
 
 
 def test_measure_link_times_the_pings_then_runs_the_speedtest():
-    def script(server):
-        _welcome(server)
-        server.send(netprobe.OP_BINARY, b'\0' * 2000)
-        server.read()
-
-    server = Server(script)
+    server = Server(_sends(2000))
     connection = server.connection()
     pings, facts, reason, broken = netprobe.measure_link(connection, 2, 2.0, (2000, 'LAB-0001', 5.0))
     connection.close()
@@ -182,11 +177,7 @@ def test_measure_link_without_a_speedtest_only_times_the_pings():
 
 
 def test_measure_link_keeps_the_pings_when_the_speedtest_breaks_off():
-    def script(server):
-        _welcome(server)
-        server.drop()
-
-    server = Server(script)
+    server = Server(_welcome_then_drop)
     pings, facts, reason, broken = netprobe.measure_link(server.connection(), 2, 2.0, (2000, 'LAB-0001', 5.0))
     server.done()
     assert len(pings) == 2 and facts is None and reason is None

@@ -17,12 +17,9 @@ from ansible_collections.ipoffice.subscription.plugins.plugin_utils import api_a
 
 
 def _run(args, check_mode=False, source=None, main=dns.main):
-    api_action.ControllerModule.task_args = args
-    api_action.ControllerModule.task_check_mode = check_mode
-    api_action.ControllerModule.task_diff = False
-    api_action.ControllerModule.task_module = 'dns'
+    module_class = api_action.ControllerModule.for_task('dns', args, check_mode)
     with pytest.raises(api_action._ModuleExit) as done:  # pylint: disable=protected-access
-        with module_base.in_controller(api_action.ControllerModule, source):
+        with module_base.in_controller(module_class, source):
             main()
     assert module_base._InController.current is None  # pylint: disable=protected-access
     return done.value.result
