@@ -23,6 +23,9 @@ description:
     (C(ansible_host), C(ansible_httpapi_port), C(ansible_user), C(ansible_password),
     C(ansible_httpapi_use_ssl) which must be true, C(ansible_httpapi_validate_certs) (default true),
     C(ansible_httpapi_ca_path)); tasks give none of them.
+  - Configuration reads (each node's System object, IP routes, service users) are shared between the tasks of one
+    play, until the next write through this connection; the link's status and the licences are always read
+    again. A task never plans a write from a shared read; it reads the device again first. See docs/connection.md.
   - The modules use the same client, envelope codec and messages as with the local connection; only where the
     session comes from differs. See the collection's docs/connection.md.
 version_added: 0.1.0
@@ -45,6 +48,9 @@ class HttpApi(HttpApiBase):
         self._slot = None
         self._serial = 0
         self._refused = None
+        # Configuration reads kept for the tasks of one play (scope: the play's id), until the next write.
+        self._reads = {}
+        self._reads_scope = None
 
     def login(self, username, password):
         """Nothing yet: the session opens on the first request (ipoffice_session), not when the connection starts."""
@@ -112,6 +118,21 @@ class HttpApi(HttpApiBase):
             fresh = self._client.stats['logins'] > logins  # not a session an earlier module kept in the slot
             self.connection.queue_message('vvvv', 'IP Office session %d opened at %s' % (self._serial, self._client.where))
         return {'cookies': self._client.session_cookies(), 'serial': self._serial, 'fresh': fresh}
+
+    def ipoffice_shared_read(self, scope, path):
+        """What a task of this play read at path since the last write (plain data, see envelope.Answer), or None."""
+        return self._reads.get(path) if scope == self._reads_scope else None
+
+    def ipoffice_share_read(self, scope, path, answer):
+        """Keep a configuration read for the next tasks of the play; a new play starts with none."""
+        if scope != self._reads_scope:
+            self._reads = {}
+            self._reads_scope = scope
+        self._reads[path] = answer
+
+    def ipoffice_forget_reads(self):
+        """A task is about to write: nothing read before it may be shared any more."""
+        self._reads = {}
 
     def logout(self):
         """When the persistent connection closes: log out (best effort) and give the session slot back."""

@@ -130,6 +130,11 @@ class WriteOutcomeUnknown(IPOfficeError):
         self.what = what
 
 
+class PlanFromSharedRead(Exception):
+    """A task was about to write after a read shared from an earlier task of the play: module_base.run plans it
+    again from the device's own reads. Not an IPOfficeError: nothing failed, and no handler may take it for one."""
+
+
 class _Sent(object):
     """What came back from one HTTP exchange."""
 
@@ -152,6 +157,11 @@ class Client(object):
         # open(stale) -> {'cookies', 'serial', 'fresh'}; None: this client logs in and out itself.
         self.session_source = session_source
         self._session_serial = None
+        # A session source that keeps reads for the play (the httpapi connection) shares configuration reads
+        # between its tasks; a write is only ever planned from the device's own reads (PlanFromSharedRead).
+        self.shares_reads = hasattr(session_source, 'shared_read')
+        self.share_reads = self.shares_reads  # False once a task plans a write from its own reads
+        self._served_shared = False
         self._slot_tried = False
         self._logout_refused = False
         self.host = host
@@ -166,7 +176,8 @@ class Client(object):
         self._cookies = {}
         self.logged_in = False
         # Counted so tests and reports can show what a task cost.
-        self.stats = {'requests': 0, 'logins': 0, 'retries': 0, 'relogins': 0, 'writes': 0, 'reused_sessions': 0}
+        self.stats = {'requests': 0, 'logins': 0, 'retries': 0, 'relogins': 0, 'writes': 0, 'reused_sessions': 0,
+                      'shared_reads': 0}
         netloc = '[%s]' % host if ':' in host else host
         self.base_url = 'https://%s:%d' % (netloc, port)
         context = make_context(cafile=ca_path, validate_certs=validate_certs)
@@ -408,9 +419,21 @@ class Client(object):
 
     def call(self, method, resource, node_address=None, guid=None, objects=None):
         """One API call -> envelope.Answer. Status 0 raises ApiError."""
+        path = self._path(resource, node_address, guid)
+        shareable = method == 'GET' and self.shares_reads and schema.changes_only_when_written(resource)
+        if shareable and self.share_reads:
+            answer = self.session_source.shared_read(path)
+            if answer is not None:
+                self.stats['shared_reads'] += 1
+                self._served_shared = True
+                return answer
+        if method != 'GET' and self.shares_reads:
+            if self._served_shared:
+                raise PlanFromSharedRead('%s %s would be planned from a read shared from an earlier task' % (method, resource))
+            # Before the write: whatever its outcome, no task may read what was kept from before it.
+            self.session_source.forget_reads()
         if not self.logged_in:
             self.login()
-        path = self._path(resource, node_address, guid)
         body = envelope.encode(objects) if objects else None
         answer = self._call_once(method, path, body)
         if answer is None:  # session expired: one new login, one retry
@@ -424,7 +447,14 @@ class Client(object):
                            answer.errors, http_status=answer.http_status)
         if method != 'GET':
             self.stats['writes'] += 1
+        elif shareable:
+            self.session_source.share_read(path, answer)
         return answer
+
+    def plan_from_own_reads(self):
+        """From now on every read of this client is the device's own (after PlanFromSharedRead)."""
+        self.share_reads = False
+        self._served_shared = False
 
     def _call_once(self, method, path, body):
         sent = self._send(method, path, body)

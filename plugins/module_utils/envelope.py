@@ -88,6 +88,18 @@ class Answer:
         wanted = schema.entity(name).name
         return [schema.normalise(wanted, obj) for ent, obj in self.objects if ent == wanted]
 
+    def to_data(self):
+        """A successful answer as plain data (JSON-able), for a persistent connection to share between tasks.
+
+        Write-only fields (a password, which the guide says a GET leaves empty) are dropped all the same."""
+        return {'objects': [[name, schema.without_write_only(name, obj)] for name, obj in self.objects],
+                'reboot': self.reboot, 'total': self.total, 'http_status': self.http_status}
+
+    @classmethod
+    def from_data(cls, data):
+        return cls('1', [tuple(item) for item in data['objects']], [], reboot=data.get('reboot'),
+                   total=data.get('total'), http_status=data.get('http_status'))
+
 
 def _text(value):
     if value is None:

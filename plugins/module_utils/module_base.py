@@ -162,7 +162,12 @@ def run(module, work):
                   if source is None else contextlib.nullcontext()) as slot:
                 client.session_slot = slot
                 with client:
-                    result = work(client)
+                    try:
+                        result = work(client)
+                    except api.PlanFromSharedRead:
+                        # Nothing was written yet: plan the task again, from the device's own reads.
+                        client.plan_from_own_reads()
+                        result = work(client)
     except locks.LockError as exc:
         module.fail_json(msg=str(exc), changed=False)
     except profiles.ProfileError as exc:

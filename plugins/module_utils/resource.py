@@ -78,24 +78,6 @@ def apply_changes(current, changes):
     return result
 
 
-def _write_only_paths(fields, prefix=()):
-    for key, spec in fields.items():
-        if spec.kind == 'section':
-            yield from _write_only_paths(spec.fields, prefix + (key,))
-        elif spec.kind != 'items' and spec.write_only:
-            yield prefix + (key,)
-
-
-def _drop_path(obj, path):
-    node = obj
-    for key in path[:-1]:
-        node = node.get(key) if isinstance(node, dict) else None
-        if node is None:
-            return
-    if isinstance(node, dict):
-        node.pop(path[-1], None)
-
-
 def _writable(fields, obj):
     """The object without the fields the schema says a write must not carry (read-only, computed); an
     item's key attribute stays, because it names the item. Fields the schema does not know are kept."""
@@ -124,9 +106,9 @@ def build_payload(entity_name, current, changes, update=None):
     """
     ent = schema.entity(entity_name)
     full = apply_changes(current, changes)
-    for path in _write_only_paths(ent.fields):
+    for path in schema.write_only_paths(ent.fields):
         if path not in changes:
-            _drop_path(full, path)
+            schema.drop_path(full, path)
     full = _writable(ent.fields, full)
     if (update or ent.update) == 'merge':
         obj = {}
@@ -148,7 +130,7 @@ def write_only_at_risk(entity_name, changes):
     ent = schema.entity(entity_name)
     if ent.update != 'replace' or not ent.clears_write_only:
         return []
-    return ['.'.join(path) for path in _write_only_paths(ent.fields) if path not in changes]
+    return ['.'.join(path) for path in schema.write_only_paths(ent.fields) if path not in changes]
 
 
 def _leaves(fields, obj, prefix=()):

@@ -15,6 +15,8 @@ the same facts for people; a test keeps the two in step.
 
 from __future__ import annotations
 
+import copy
+
 GUID_KEY = '@GUID'
 
 
@@ -250,6 +252,44 @@ def declare(name, resource):
         ENTITIES[name] = Entity(name, resource, fields={GUID_KEY: Field(fact='guid', writable=False, source='profile')},
                                 methods=('GET', 'PUT'), quoting='quoted', source='profile')
     return ENTITIES[name]
+
+
+def changes_only_when_written(resource):
+    """Whether what a resource serves is configuration, which changes only when written (a PUT, POST or DELETE,
+    through this API or Web Manager), unlike the link's status and the licences, which the device changes on its
+    own: only such reads may be shared between the tasks of a play (docs/connection.md)."""
+    return any(ent.resource == resource and set(ent.methods) - {'GET'} for ent in ENTITIES.values())
+
+
+def write_only_paths(fields, prefix=()):
+    """The paths of the write-only fields (passwords) under fields."""
+    for key, spec in fields.items():
+        if spec.kind == 'section':
+            yield from write_only_paths(spec.fields, prefix + (key,))
+        elif spec.kind != 'items' and spec.write_only:
+            yield prefix + (key,)
+
+
+def drop_path(obj, path):
+    node = obj
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def without_write_only(entity_name, obj):
+    """A copy of a device object of entity_name without its write-only fields (as is for an entity the schema
+    does not know)."""
+    ent = ENTITIES.get(ENTITY_ALIASES.get(entity_name, entity_name))
+    if ent is None or not isinstance(obj, dict):
+        return obj
+    result = copy.deepcopy(obj)
+    for path in write_only_paths(ent.fields):
+        drop_path(result, path)
+    return result
 
 
 def entity(name):

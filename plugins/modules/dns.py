@@ -155,7 +155,9 @@ api_profile:
   returned: state is merged, replaced or gathered
   type: str
 api_stats:
-  description: Requests, logins, retries and re-logins this task made.
+  description:
+    - Requests, logins, retries, re-logins and writes this task made.
+    - C(shared_reads), the reads it took from the httpapi connection, which shares configuration reads within a play.
   returned: when connected
   type: dict
 '''

@@ -210,7 +210,9 @@ all_ready:
   returned: success
   type: bool
 api_stats:
-  description: Requests, logins, retries and re-logins this task made.
+  description:
+    - Requests, logins, retries, re-logins and writes this task made.
+    - C(shared_reads), the reads it took from the httpapi connection, which shares configuration reads within a play.
   returned: always
   type: dict
 '''

@@ -40,6 +40,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope
 from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base
 
 HTTPAPI = ('ansible.netcommon.httpapi', 'httpapi')
@@ -108,7 +109,8 @@ class ControllerModule(object):
             self.exit_json(skipped=True, msg='remote module (%s) does not support check mode' % self._name)
 
     def warn(self, warning):
-        self._warnings.append(warning)
+        if warning not in self._warnings:  # a task planned again (module_base.run) says it once
+            self._warnings.append(warning)
 
     def _finish(self, result):
         result.setdefault('invocation', {'module_args': self.params})
@@ -125,17 +127,16 @@ class ControllerModule(object):
 
 
 class PersistentSession(object):
-    """The session the httpapi connection (plugins/httpapi/ipoffice.py) holds for this inventory host."""
+    """The session the httpapi connection (plugins/httpapi/ipoffice.py) holds for this inventory host, and the
+    configuration reads it keeps for the tasks of one play (scope: the play's id)."""
 
-    def __init__(self, socket_path):
+    def __init__(self, socket_path, scope):
         self._connection = Connection(socket_path)
+        self._scope = scope
 
     def open(self, stale=None):
         """{'cookies', 'serial', 'fresh'}; stale: the serial of a session this task found expired."""
-        try:
-            answer = self._connection.ipoffice_session(stale)
-        except RpcConnectionError as exc:
-            raise api.TransportError('the httpapi connection did not hand out a session: %s' % exc)
+        answer = self._rpc('ipoffice_session', stale)
         error = answer.get('error')
         if error:
             kind = getattr(api, error.get('type', ''), None)
@@ -143,6 +144,23 @@ class PersistentSession(object):
                 kind = api.IPOfficeError
             raise kind(error.get('message', 'login failed'), **(error.get('details') or {}))
         return answer
+
+    def shared_read(self, path):
+        """The answer an earlier task of this play read at path, if no write came after it; else None."""
+        data = self._rpc('ipoffice_shared_read', self._scope, path)
+        return envelope.Answer.from_data(data) if data else None
+
+    def share_read(self, path, answer):
+        self._rpc('ipoffice_share_read', self._scope, path, answer.to_data())
+
+    def forget_reads(self):
+        self._rpc('ipoffice_forget_reads')
+
+    def _rpc(self, name, *args):
+        try:
+            return getattr(self._connection, name)(*args)
+        except RpcConnectionError as exc:
+            raise api.TransportError('the httpapi connection did not answer %s: %s' % (name, exc))
 
 
 @contextlib.contextmanager
@@ -235,7 +253,7 @@ class ApiModuleAction(ActionBase):
         # The socket stays out of the task's arguments, where it would make the strategy close the connection at
         # the end of each play: one session then serves every play of the run (site.yml has two). The connection
         # closes, and logs out, once idle for persistent_connect_timeout.
-        return PersistentSession(socket_path), args
+        return PersistentSession(socket_path, self._task.get_play()._uuid), args  # pylint: disable=protected-access
 
     def _module_args(self):
         return plain(dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_')))

@@ -4,8 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The httpapi connection (plugins/httpapi/ipoffice.py) through ansible-playbook against the lab: one session
-per inventory host for the run, renewed once when it expires, a rejected password never sent again, and
-nothing secret in the persistent connection's own log."""
+per inventory host for the run, renewed once when it expires, a rejected password never sent again,
+configuration reads shared within a play but never a write planned from one, and nothing secret in the
+persistent connection's own log."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def test_an_expired_session_is_renewed_once_mid_play(fresh_lab, tmp_path):
     expire = {'name': 'the sessions expire', 'ansible.builtin.uri': {
         'url': '%s/lab/listeners/%s/faults' % (CONTROL, SE_PRIMARY), 'method': 'POST', 'body_format': 'json',
         'body': {'expire_sessions': True}}, 'delegate_to': 'localhost', 'vars': {'ansible_connection': 'local'}}
-    read = {'ipoffice.subscription.system_info': {'gather_subset': ['system']}}
+    # The link's status is read from the device by every task (configuration reads are shared within a play).
+    read = {'ipoffice.subscription.subscription_status': {}}
     stats = tmp_path / 'stats.json'
     tasks = [dict(read, name='first', register='first'), expire, dict(read, name='second', register='second'),
              dict(read, name='third', register='third'),
@@ -127,3 +129,43 @@ def test_the_persistent_connection_log_holds_no_password(fresh_lab, tmp_path):
     assert 'jsonrpc request' in text  # the persistent connection's messages are there to scan
     for secret in (API_PASSWORD, comadmin):
         assert secret not in text and secret not in run.stdout + run.stderr
+
+
+def test_configuration_reads_are_shared_within_a_play_and_a_write_is_planned_from_the_device(fresh_lab, tmp_path):
+    node = '127.0.30.1'
+    # The node's own System object: what the time module reads before it writes.
+    read = {'ipoffice.subscription.system_info': {'gather_subset': ['system'], 'node_address': node}}
+    local = {'delegate_to': 'localhost', 'vars': {'ansible_connection': 'local'}}
+    # Someone else (Web Manager, another tool) changes the time zone between two tasks of the play.
+    elsewhere = dict(local, name='someone else writes', **{'ipoffice.subscription.time': {
+        'host': SE_PRIMARY, 'username': API_USER, 'password': API_PASSWORD, 'ca_path': fresh_lab.ca_path, 'node_address': node,
+        'time_zone': 'Europe/Paris', 'state': 'merged'}})
+    ours = {'name': 'ours', 'register': 'ours', 'ipoffice.subscription.time': {'node_address': node, 'time_zone': 'Europe/Berlin',
+                                                                               'state': 'merged'}}
+    stats = tmp_path / 'stats.json'
+    save = dict(local, name='save', **{'ansible.builtin.copy': {
+        'content': '{{ {"first": first.api_stats, "second": second.api_stats, "ours": ours.api_stats, "ours_diff": ours.diff,'
+                   ' "after": after.api_stats, "after_zone": (after.systems | selectattr("node_address", "equalto", "%s")'
+                   ' | first).time.time_zone, "next_play": next_play.api_stats} | to_json }}' % node,
+        'dest': str(stats), 'mode': '0600'}})
+    plays = [_api_play('share', [dict(read, name='first', register='first'), dict(read, name='second', register='second'),
+                                 elsewhere, ours, dict(read, name='after', register='after')]),
+             _api_play('next', [dict(read, name='next play', register='next_play'), save])]
+    start = fresh_lab.last_seq()
+    run = _play(tmp_path, plays, _inventory(fresh_lab, tmp_path, endpoints={'se': SE_PRIMARY}), '--diff')
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    seen = json.loads(stats.read_text())
+    # The second read of the play asks the device nothing; the first one did.
+    assert seen['first']['requests'] >= 1 and seen['first']['shared_reads'] == 0
+    assert (seen['second']['requests'], seen['second']['shared_reads']) == (0, 1)
+    # Our write: the shared read (before the change elsewhere) showed a change to make, so the task read the
+    # device again and planned from that: its diff starts from Europe/Paris, which only the device knew.
+    assert seen['ours']['shared_reads'] == 1 and seen['ours']['writes'] == 1
+    assert 'Europe/Paris' in json.dumps(seen['ours_diff']) and seen['after_zone'] == 'Europe/Berlin'
+    # After the write, the next task gets the writer's read-back (the device as written); the next play reads again.
+    assert (seen['after']['requests'], seen['after']['shared_reads']) == (0, 1)
+    assert seen['next_play']['requests'] >= 1 and seen['next_play']['shared_reads'] == 0
+    log = [(r['method'], r['resource']) for r in fresh_lab.requests(start) if r['listener'] == SE_PRIMARY and r['resource'] != 'authenticate']
+    writes = [index for index, entry in enumerate(log) if entry[0] == 'PUT']
+    # Between the two writes: the other tool's read-back, then our own read of the device.
+    assert len(writes) == 2 and log[writes[0] + 1:writes[1]] == [('GET', 'systems'), ('GET', 'systems')], log
