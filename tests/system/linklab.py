@@ -42,6 +42,26 @@ SHAPED_SERVER = 'admin.lab2.avaya-sub.com'
 CUSTOMER = 'LAB-0001'
 
 
+def system_identity(lab, name):
+    """{client_cert, client_key} of a system's own client identity, which the lab CA issues at start (STATE/identities)."""
+    stem = os.path.join(lab.state, 'identities', name)
+    return {'client_cert': stem + '.pem', 'client_key': stem + '.key'}
+
+
+def unregistered_identity(lab, folder, name='not-registered'):
+    """{client_cert, client_key} of a client identity the lab CA signed for a system no customer registered (files in
+    folder): TLS accepts it, and COM must refuse it at the WebSocket upgrade."""
+    import trustme
+    with open(lab.ca_path, 'rb') as cert, open(os.path.join(lab.state, 'ca.key'), 'rb') as key:
+        authority = trustme.CA.from_pem(cert.read(), key.read())
+    leaf = authority.issue_cert(name, common_name=name, organization_name='IP Office Lab')
+    found = {'client_cert': os.path.join(str(folder), name + '.pem'), 'client_key': os.path.join(str(folder), name + '.key')}
+    leaf.private_key_pem.write_to_path(found['client_key'])
+    with open(found['client_cert'], 'wb') as handle:
+        handle.write(b''.join(blob.bytes() for blob in leaf.cert_chain_pems))
+    return found
+
+
 def client(lab, host):
     from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
     return api.Client(host=host, username='apiadmin', password=API_PASSWORD, ca_path=lab.ca_path, timeout=10, retries=0)
