@@ -130,8 +130,15 @@ def advance_days(lab, days):
     return lab.control('POST', '/lab/clock', {'advance_days': days})
 
 
-# Inventory hosts of playbooks/inventory/lab.yml and their API endpoints.
-LAB_HOSTS = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
+def _lab_inventory_hosts():
+    with open(os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')) as handle:
+        inventory = yaml.safe_load(handle)
+    return dict((host, host_vars) for group in inventory['all']['children'].values() for host, host_vars in group['hosts'].items())
+
+
+# Inventory hosts of playbooks/inventory/lab.yml and their vars: the API endpoint (ipoffice_host) and the system whose
+# client identity the readiness checks present (lab_identity).
+LAB_HOSTS = _lab_inventory_hosts()
 
 
 def run_role_playbook(lab, tmp_path, host, playbook, report_dir, report_file, *args, timeout=600):
@@ -142,7 +149,7 @@ def run_role_playbook(lab, tmp_path, host, playbook, report_dir, report_file, *a
     """
     with open(os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')) as handle:
         inventory = yaml.safe_load(handle)
-    inventory['all']['children'] = {'lab': {'hosts': {host: {'ipoffice_host': LAB_HOSTS[host]}}}}
+    inventory['all']['children'] = {'lab': {'hosts': {host: dict(LAB_HOSTS[host])}}}
     path = tmp_path / 'inventory.yml'
     path.write_text(yaml.safe_dump(inventory))
     env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')
