@@ -26,7 +26,7 @@ description:
     (LAB ONLY) it is measured against this collection''s lab COM (C(tests/lab)), which speaks a protocol of its own
     (C(hello), then C(speedtest) with a byte count, answered by one binary WebSocket frame of that many random
     bytes): that needs O(client_cert), O(client_key), O(customer_id) (the C(hello) names the customer, and the system
-    the client certificate's subject CN names: the lab COM welcomes a hello only for the certificate's own system and
+    the client certificate''s subject CN names: the lab COM welcomes a hello only for the certificate''s own system and
     the customer it is registered to) and a peer that answers C(speedtest); otherwise the check is V(not_measured) and
     its summary says why.'
   - 'Throughput is O(throughput_bytes) times 8 over the time from the request to the last byte, less one round trip
@@ -71,8 +71,8 @@ options:
     type: path
   client_cert:
     description:
-      - PEM file of a client certificate the server accepts: the identity of an IP Office system registered with the
-        customer, as that system presents it on its link. With it the round trip is measured at the application
+      - PEM file of a client certificate the server accepts, that is the identity of an IP Office system registered with
+        the customer, as that system presents it on its link. With it the round trip is measured at the application
         layer and throughput can be measured. Give O(client_key) with it.
     type: path
   client_key:

@@ -28,7 +28,7 @@ description:
     that identity and a WebSocket upgrade on O(path) (HTTP 101), then closes. Without an identity it is
     V(not_measured): COM requires a client certificate, and a server that requires one cannot be asked for the
     upgrade without it. A server that refuses the identity itself (HTTP 401 or 403 to the upgrade, as COM answers a
-    certificate of no system registered with a customer) fails the check with a hint to use such a system's
+    certificate of no system registered with a customer) fails the check with a hint to use such a system''s
     identity.'
   - The check runs where the task runs, the controller or a probe host it is delegated to; it does not talk to the
     IP Office. Nothing is sent over the WebSocket.
@@ -66,8 +66,8 @@ options:
     type: path
   client_cert:
     description:
-      - PEM file of a client certificate the server accepts, for the WebSocket upgrade: the identity of an IP Office
-        system registered with the customer, as that system presents it on its link. Give O(client_key) with it.
+      - PEM file of a client certificate the server accepts, for the WebSocket upgrade, that is the identity of an IP
+        Office system registered with the customer, as that system presents it on its link. Give O(client_key) with it.
     type: path
   client_key:
     description:

@@ -28,7 +28,6 @@ SE_EXPANSION = 'Server Edition Expansion'
 SYSTEM_TYPES = (IP500, SE_PRIMARY, SE_SECONDARY, SE_EXPANSION)
 
 
-
 def holds_link(system_type):
     """IP500 V2: every system has its own subscription link. Server Edition: only the Primary."""
     return system_type in (IP500, SE_PRIMARY)
