@@ -320,6 +320,22 @@ def name_text(attributes):
     return ', '.join('%s=%s' % (key, value) for key, value in attributes)
 
 
+def certificate_common_name(path):
+    """The subject CN of the first certificate in a PEM file; None when the file holds none with a CN.
+    OSError when it cannot be read, DERError when the certificate cannot be parsed."""
+    with open(path) as handle:
+        text = handle.read()
+    begin, end = '-----BEGIN CERTIFICATE-----', '-----END CERTIFICATE-----'
+    if begin not in text or end not in text:
+        return None
+    pem = text[text.index(begin):text.index(end) + len(end)]
+    try:
+        der = ssl.PEM_cert_to_DER_cert(pem)
+    except ValueError as exc:
+        raise DERError(str(exc))
+    return describe_certificate(der)['subject_attributes'].get('CN')
+
+
 def describe_certificate(der):
     """{subject, issuer (texts), subject_attributes, issuer_attributes (dicts), not_before, not_after, alt_names,
     self_issued} of one DER certificate. DERError when it cannot be read."""
@@ -672,8 +688,12 @@ MAX_HEADER_BYTES = 65536
 CLOSE_TIMEOUT = 2.0
 
 
+# The server refused the client itself at the upgrade (HTTP 401 or 403): it does not accept this client identity.
+FORBIDDEN = 'forbidden'
+
+
 class WebSocketError(Exception):
-    """A WebSocket that could not be opened or used. kind: status, handshake, closed, protocol or too_big."""
+    """A WebSocket that could not be opened or used. kind: status, forbidden, handshake, closed, protocol or too_big."""
 
     def __init__(self, kind, text, status=None):
         super(WebSocketError, self).__init__(text)
@@ -704,6 +724,8 @@ def check_upgrade_response(head, key):
     if len(parts) < 2 or not parts[0].startswith('HTTP/') or not parts[1].isdigit():
         raise WebSocketError('handshake', 'the server did not answer the upgrade with HTTP: %r' % lines[0][:80])
     status = int(parts[1])
+    if status in (401, 403):
+        raise WebSocketError(FORBIDDEN, 'the server refused the upgrade with HTTP %d (it does not accept this client)' % status, status)
     if status != 101:
         raise WebSocketError('status', 'the server answered the upgrade with HTTP %d instead of 101' % status, status)
     headers = {}
@@ -995,7 +1017,6 @@ def close_quietly(connection):
 
 # What a real COM offers for a throughput test: nothing. The lab's COM (tests/lab) answers a request of its own.
 LAB_ONLY_THROUGHPUT = 'a real COM offers no throughput test; measured only against the lab (lab_throughput_protocol)'
-LAB_PROBE_NAME = 'ipoffice.subscription link_quality_check'
 
 
 class MeasurementBroken(Exception):
@@ -1049,9 +1070,11 @@ def _recv_message(connection, deadline):
     return message if isinstance(message, dict) else {'type': '(not an object)'}
 
 
-def lab_speedtest(connection, size, customer_id, timeout, wait, round_trip_ms=None):
+def lab_speedtest(connection, size, customer_id, system_name, timeout, wait, round_trip_ms=None):
     """Throughput by the LAB COM's own protocol (tests/lab/ipo_lab/comproto.py), which no real COM speaks: hello
-    (naming the customer), welcome, then speedtest with a byte count, answered by one binary frame of that many bytes.
+    (naming the customer and the system whose client identity the connection presents, as the lab COM accepts a
+    hello only for that system and its customer), welcome, then speedtest with a byte count, answered by one binary
+    frame of that many bytes.
 
     Returns (facts, None) when measured, facts['upper_bound'] true when the bytes did not all arrive within wait
     seconds; (None, reason) when the peer does not offer the test (no welcome, an error answer, no data at all);
@@ -1059,7 +1082,7 @@ def lab_speedtest(connection, size, customer_id, timeout, wait, round_trip_ms=No
     """
     what = 'the throughput measurement'
     hello = json.dumps({'type': 'hello', 'customer_id': customer_id, 'time': time.time(),
-                        'system': {'name': LAB_PROBE_NAME, 'type': 'probe'}})
+                        'system': {'name': system_name, 'type': 'probe'}})
     try:
         connection.send(hello)
         answer = _recv_message(connection, time.monotonic() + timeout)
@@ -1110,7 +1133,8 @@ def lab_speedtest(connection, size, customer_id, timeout, wait, round_trip_ms=No
 
 def measure_link(connection, samples, timeout, speedtest=None):
     """link_quality_check's measurements over an open WebSocket: samples round trips by ping (time_pings), then, with
-    speedtest = (bytes, customer_id, wait), the lab's throughput test (lab_speedtest), the median round trip taken off.
+    speedtest = (bytes, customer_id, system_name, wait), the lab's throughput test (lab_speedtest), the median round trip
+    taken off.
 
     Returns (round trips in ms, throughput facts or None, why throughput was not measured or None, MeasurementBroken
     or None). A measurement that broke off ends the rest; the round trips timed before it are kept. The caller opens
@@ -1120,8 +1144,8 @@ def measure_link(connection, samples, timeout, speedtest=None):
         pings = time_pings(connection, samples, timeout)
         if speedtest is None:
             return pings, None, None, None
-        size, customer_id, wait = speedtest
-        facts, reason = lab_speedtest(connection, size, customer_id, timeout, wait, median(pings))
+        size, customer_id, system_name, wait = speedtest
+        facts, reason = lab_speedtest(connection, size, customer_id, system_name, timeout, wait, median(pings))
         return pings, facts, reason, None
     except MeasurementBroken as exc:
         return exc.partial or pings, None, None, exc

@@ -25,8 +25,10 @@ description:
     lab", never V(pass); the readiness report then calls the system V(unverified). With O(lab_throughput_protocol)
     (LAB ONLY) it is measured against this collection''s lab COM (C(tests/lab)), which speaks a protocol of its own
     (C(hello), then C(speedtest) with a byte count, answered by one binary WebSocket frame of that many random
-    bytes): that needs O(client_cert), O(client_key), O(customer_id) (the C(hello) names the customer) and a peer
-    that answers C(speedtest); otherwise the check is V(not_measured) and its summary says why.'
+    bytes): that needs O(client_cert), O(client_key), O(customer_id) (the C(hello) names the customer, and the system
+    the client certificate''s subject CN names: the lab COM welcomes a hello only for the certificate''s own system and
+    the customer it is registered to) and a peer that answers C(speedtest); otherwise the check is V(not_measured) and
+    its summary says why.'
   - 'Throughput is O(throughput_bytes) times 8 over the time from the request to the last byte, less one round trip
     (the request''s way out and the first byte''s way back; at most half the elapsed time is taken off). 1 kbit/s is
     1000 bit/s. When the transfer does not finish within O(timeout) plus three times the time the limit allows for
@@ -69,7 +71,8 @@ options:
     type: path
   client_cert:
     description:
-      - PEM file of a client certificate the server accepts. With it the round trip is measured at the application
+      - PEM file of a client certificate the server accepts, that is the identity of an IP Office system registered with
+        the customer, as that system presents it on its link. With it the round trip is measured at the application
         layer and throughput can be measured. Give O(client_key) with it.
     type: path
   client_key:
@@ -141,8 +144,8 @@ EXAMPLES = r'''
     address: 192.0.2.44
     server_name: admin.uk1.avaya-sub.com
     ca_path: /etc/ipoffice/com-ca.pem
-    client_cert: /etc/ipoffice/probe.pem
-    client_key: /etc/ipoffice/probe.key
+    client_cert: /etc/ipoffice/site-identity.pem
+    client_key: /etc/ipoffice/site-identity.key
   register: quality
 
 - name: Against the collection's lab only, throughput too
@@ -150,8 +153,8 @@ EXAMPLES = r'''
     address: 127.0.44.1
     server_name: admin.lab1.avaya-sub.com
     ca_path: tests/output/lab-demo/ca.pem
-    client_cert: tests/output/lab-demo/identities/probe.pem
-    client_key: tests/output/lab-demo/identities/probe.key
+    client_cert: tests/output/lab-demo/identities/ip500-single.pem
+    client_key: tests/output/lab-demo/identities/ip500-single.key
     customer_id: LAB-0001
     lab_throughput_protocol: true
   register: lab_quality
@@ -324,7 +327,12 @@ def use_websocket(params, context):
     speedtest = None
     if params['lab_throughput_protocol'] and params['customer_id']:
         allowed = params['throughput_bytes'] * 8 / (params['min_throughput_kbps'] * 1000.0)
-        speedtest = (params['throughput_bytes'], params['customer_id'], params['timeout'] + 3 * allowed)
+        try:
+            system_name = netprobe.certificate_common_name(params['client_cert'])
+        except (OSError, ValueError):
+            system_name = None
+        # Without a name the lab COM rejects the hello, and its reason becomes why throughput was not measured.
+        speedtest = (params['throughput_bytes'], params['customer_id'], system_name or '', params['timeout'] + 3 * allowed)
     try:
         connection = netprobe.open_websocket(params['address'], params['port'], params['server_name'], context,
                                              params['path'], params['timeout'],

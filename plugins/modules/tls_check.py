@@ -27,7 +27,9 @@ description:
   - 'C(tls.websocket): with O(client_cert) and O(client_key), a second connection completes the TLS handshake with
     that identity and a WebSocket upgrade on O(path) (HTTP 101), then closes. Without an identity it is
     V(not_measured): COM requires a client certificate, and a server that requires one cannot be asked for the
-    upgrade without it.'
+    upgrade without it. A server that refuses the identity itself (HTTP 401 or 403 to the upgrade, as COM answers a
+    certificate of no system registered with a customer) fails the check with a hint to use such a system''s
+    identity.'
   - The check runs where the task runs, the controller or a probe host it is delegated to; it does not talk to the
     IP Office. Nothing is sent over the WebSocket.
   - A failed check fails the task, with RV(msg) naming it; RV(checks) and RV(passed) are returned all the same.
@@ -64,7 +66,8 @@ options:
     type: path
   client_cert:
     description:
-      - PEM file of a client certificate the server accepts, for the WebSocket upgrade. Give O(client_key) with it.
+      - PEM file of a client certificate the server accepts, for the WebSocket upgrade, that is the identity of an IP
+        Office system registered with the customer, as that system presents it on its link. Give O(client_key) with it.
     type: path
   client_key:
     description:
@@ -103,8 +106,8 @@ EXAMPLES = r'''
     address: 192.0.2.44
     server_name: admin.uk1.avaya-sub.com
     ca_path: /etc/ipoffice/com-ca.pem
-    client_cert: /etc/ipoffice/probe.pem
-    client_key: /etc/ipoffice/probe.key
+    client_cert: /etc/ipoffice/site-identity.pem
+    client_key: /etc/ipoffice/site-identity.key
   register: tls_result
 
 - name: Show who issued the certificate the path presents
@@ -374,6 +377,10 @@ def judge_certificate(shake, chain, params):
 
 
 def _websocket_hint(kind, error, params):
+    if kind == netprobe.FORBIDDEN:
+        return ('%s: the subscription server does not accept this client identity; client_cert must be the certificate of '
+                'an IP Office system registered with the customer (the one the IP Office itself presents), not one '
+                'the server does not know' % error)
     if kind == 'status':
         return ('%s: the path %s is wrong for this server (see the path option), or a proxy answers instead of the '
                 'subscription server' % (error, params['path']))

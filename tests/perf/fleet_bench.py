@@ -246,8 +246,17 @@ def write_topology(path, count):
         deployments.append({'name': name, 'kind': 'application-server', 'address': api,
                             'systems': [{'name': name, 'type': 'IP500 V2', 'lan1': lan1 + '/24', 'registered': True}]})
     topology['deployments'] = deployments
+    # COM accepts only registered systems: the sites are the lab inventory's customer's, in place of the default ones.
+    customer = lab_inventory_vars()['ipoffice_customer_id']
+    topology['world']['com']['customers'][customer]['systems'] = [deployment['name'] for deployment in deployments]
     with open(path, 'w', encoding='utf-8') as handle:
         yaml.safe_dump(topology, handle, sort_keys=False)
+
+
+def lab_inventory_vars(root=REPO):
+    """The group vars of root's playbooks/inventory/lab.yml."""
+    with open(os.path.join(root, 'playbooks', 'inventory', 'lab.yml'), encoding='utf-8') as handle:
+        return yaml.safe_load(handle)['all']['vars']
 
 
 def write_inventory(path, count, state, root=REPO, connection='local', api_port=7070):
@@ -258,8 +267,7 @@ def write_inventory(path, count, state, root=REPO, connection='local', api_port=
     ipoffice.subscription.ipoffice carries the session, with the standard variables a Machine or
     Network credential supplies (ansible_user, ansible_password) and netcommon's TLS options.
     """
-    with open(os.path.join(root, 'playbooks', 'inventory', 'lab.yml'), encoding='utf-8') as handle:
-        variables = yaml.safe_load(handle)['all']['vars']
+    variables = lab_inventory_vars(root)
     variables['ipoffice_ca_path'] = os.path.join(state, 'ca.pem')
     variables.pop('ipoffice_default_gateways', None)
     # Whatever root's inventory says, the connection is the one asked for.
@@ -291,7 +299,8 @@ def write_inventory(path, count, state, root=REPO, connection='local', api_port=
     hosts = {}
     for index in range(count):
         api, dummy, gateway = site_addresses(index)
-        hosts['site-%03d' % (index + 1)] = {'ipoffice_default_gateway': gateway}
+        # Each site's readiness checks present the site's own client identity (lab.yml's lab_identity).
+        hosts['site-%03d' % (index + 1)] = {'ipoffice_default_gateway': gateway, 'lab_identity': 'site-%03d' % (index + 1)}
         hosts['site-%03d' % (index + 1)]['ansible_host' if connection == 'httpapi' else 'ipoffice_host'] = api
     with open(path, 'w', encoding='utf-8') as handle:
         yaml.safe_dump({'all': {'vars': variables, 'hosts': hosts}}, handle, sort_keys=False)

@@ -19,7 +19,7 @@ import time
 import yaml
 
 from conftest import API_PASSWORD, REPO
-from linklab import CUSTOMER, LAB_DNS, LAB_SNTP, SERVER, wait_state
+from linklab import CUSTOMER, LAB_DNS, LAB_HOSTS, LAB_SNTP, SERVER, wait_state
 
 # What the lab inventory asks for on doc-1, as a person enters it on the front panel (Web Manager).
 DOC_PANEL = {
@@ -29,8 +29,6 @@ DOC_PANEL = {
 }
 # The lab topology's syslog server for every system's alarms (tests/lab/topology.yml, lab.alarm_syslog).
 TOPOLOGY_SYSLOG = ('127.0.51.4', 514)
-# Inventory hosts of playbooks/inventory/lab.yml and their API endpoints.
-HOSTS = {'ip500-single': '127.0.10.1', 'doc': '127.0.40.1', 'se-primary': '127.0.30.1'}
 
 
 def doc_link_up(lab):
@@ -45,7 +43,7 @@ def inventory(tmp_path, hosts, report_dir):
     with open(os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')) as handle:
         data = yaml.safe_load(handle)
     data['all']['vars']['monitor_report_dir'] = str(report_dir)
-    data['all']['children'] = {'lab': {'hosts': dict((host, {'ipoffice_host': HOSTS[host]}) for host in hosts)}}
+    data['all']['children'] = {'lab': {'hosts': dict((host, dict(LAB_HOSTS[host])) for host in hosts)}}
     path = tmp_path / 'inventory.yml'
     path.write_text(yaml.safe_dump(data))
     return path

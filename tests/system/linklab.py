@@ -42,6 +42,26 @@ SHAPED_SERVER = 'admin.lab2.avaya-sub.com'
 CUSTOMER = 'LAB-0001'
 
 
+def system_identity(lab, name):
+    """{client_cert, client_key} of a system's own client identity, which the lab CA issues at start (STATE/identities)."""
+    stem = os.path.join(lab.state, 'identities', name)
+    return {'client_cert': stem + '.pem', 'client_key': stem + '.key'}
+
+
+def unregistered_identity(lab, folder, name='not-registered'):
+    """{client_cert, client_key} of a client identity the lab CA signed for a system no customer registered (files in
+    folder): TLS accepts it, and COM must refuse it at the WebSocket upgrade."""
+    import trustme
+    with open(lab.ca_path, 'rb') as cert, open(os.path.join(lab.state, 'ca.key'), 'rb') as key:
+        authority = trustme.CA.from_pem(cert.read(), key.read())
+    leaf = authority.issue_cert(name, common_name=name, organization_name='IP Office Lab')
+    found = {'client_cert': os.path.join(str(folder), name + '.pem'), 'client_key': os.path.join(str(folder), name + '.key')}
+    leaf.private_key_pem.write_to_path(found['client_key'])
+    with open(found['client_cert'], 'wb') as handle:
+        handle.write(b''.join(blob.bytes() for blob in leaf.cert_chain_pems))
+    return found
+
+
 def client(lab, host):
     from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
     return api.Client(host=host, username='apiadmin', password=API_PASSWORD, ca_path=lab.ca_path, timeout=10, retries=0)
@@ -110,8 +130,15 @@ def advance_days(lab, days):
     return lab.control('POST', '/lab/clock', {'advance_days': days})
 
 
-# Inventory hosts of playbooks/inventory/lab.yml and their API endpoints.
-LAB_HOSTS = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
+def _lab_inventory_hosts():
+    with open(os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')) as handle:
+        inventory = yaml.safe_load(handle)
+    return dict((host, host_vars) for group in inventory['all']['children'].values() for host, host_vars in group['hosts'].items())
+
+
+# Inventory hosts of playbooks/inventory/lab.yml and their vars: the API endpoint (ipoffice_host) and the system whose
+# client identity the readiness checks present (lab_identity).
+LAB_HOSTS = _lab_inventory_hosts()
 
 
 def run_role_playbook(lab, tmp_path, host, playbook, report_dir, report_file, *args, timeout=600):
@@ -122,7 +149,7 @@ def run_role_playbook(lab, tmp_path, host, playbook, report_dir, report_file, *a
     """
     with open(os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')) as handle:
         inventory = yaml.safe_load(handle)
-    inventory['all']['children'] = {'lab': {'hosts': {host: {'ipoffice_host': LAB_HOSTS[host]}}}}
+    inventory['all']['children'] = {'lab': {'hosts': {host: dict(LAB_HOSTS[host])}}}
     path = tmp_path / 'inventory.yml'
     path.write_text(yaml.safe_dump(inventory))
     env = dict(os.environ, IPOFFICE_LAB_STATE=lab.state, ANSIBLE_NOCOLOR='1')

@@ -225,9 +225,14 @@ def _assert_nothing_leaks(job, *secrets):
     assert not [secret for secret in secrets if secret in job.proc.stdout + job.proc.stderr]
 
 
+# The client identity the custom credential carries: a system registered to the customer (ip500-single is LAB-0001's),
+# which COM accepts for every system of that customer the job checks.
+CREDENTIAL_IDENTITY = 'ip500-single'
+
+
 def _key_body(lab):
-    """A line from the middle of the lab probe identity's private key."""
-    with open(os.path.join(lab.state, 'identities', 'probe.key')) as handle:
+    """A line from the middle of the credential identity's private key."""
+    with open(os.path.join(lab.state, 'identities', CREDENTIAL_IDENTITY + '.key')) as handle:
         lines = [line.strip() for line in handle if line.strip() and not line.startswith('-----')]
     return lines[len(lines) // 2]
 
@@ -253,8 +258,8 @@ def test_site_as_an_awx_job_with_the_custom_credential_and_the_survey(fresh_lab,
         'prerequisites_time_server': LAB_SNTP, 'validate_wait_timeout': 60}))
     credential = {
         'username': API_USER, 'password': API_PASSWORD, 'api_ca': _read(fresh_lab.ca_path),
-        'client_cert': _read(os.path.join(fresh_lab.state, 'identities', 'probe.pem')),
-        'client_key': _read(os.path.join(fresh_lab.state, 'identities', 'probe.key')),
+        'client_cert': _read(os.path.join(fresh_lab.state, 'identities', CREDENTIAL_IDENTITY + '.pem')),
+        'client_key': _read(os.path.join(fresh_lab.state, 'identities', CREDENTIAL_IDENTITY + '.key')),
     }
     job = _job(tmp_path, fresh_lab, 'playbooks/site.yml', hosts, extra_vars, credential_inputs=credential)
 
@@ -286,7 +291,7 @@ def test_site_as_an_awx_job_with_the_custom_credential_and_the_survey(fresh_lab,
     assert [line for line in lines if line.startswith('fleet: 2 of 2 systems ready, 0 not ready, 2 without')], lines
     with open(os.path.join(report_dir, 'readiness.json')) as handle:
         assert json.load(handle)['fleet']['all_ready'] is True
-    # The probe identity from the credential was used: the WebSocket upgrade and throughput were measured.
+    # The client identity from the credential was used: the WebSocket upgrade and throughput were measured.
     assert 'not_measured' not in json.dumps([entry['not_measured'] for entry in json.load(
         open(os.path.join(report_dir, 'readiness.json')))['systems']])
 
@@ -300,7 +305,7 @@ def test_validate_as_an_awx_job_with_a_network_credential(fresh_lab, tmp_path):
     mapping = {'ipoffice_username': "{{ lookup('ansible.builtin.env', 'ANSIBLE_NET_USERNAME') }}",
                'ipoffice_password': "{{ lookup('ansible.builtin.env', 'ANSIBLE_NET_PASSWORD') }}",
                'ipoffice_ca_path': fresh_lab.ca_path}
-    # Without the probe identity (only the custom type has one) the WebSocket upgrade and the throughput are not
+    # Without a client identity (only the custom type has one) the WebSocket upgrade and the throughput are not
     # measured: the system is unverified, never ready, and this job accepts that explicitly.
     extra_vars = {'validate_report_dir': str(tmp_path / 'readiness'), 'validate_accept_unverified': True}
     extra_vars.update(_survey_answers('validate.json', {'validate_wait_timeout': 60, 'validate_wait_delay': 2}))

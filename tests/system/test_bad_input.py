@@ -302,7 +302,9 @@ def test_every_role_refuses_bad_input_before_any_write(fresh_lab, tmp_path):
         host_vars = {'ipoffice_host': row.listener, row.option: row.value if row.option not in row.args else row.args[row.option]}
         host_vars.update((key, value) for key, value in row.args.items() if key != row.option)
         groups[row.where]['bad%02d' % index] = host_vars
-    inventory = {'all': {'vars': dict(base, validate_report_dir=str(tmp_path / 'readiness'), monitor_report_dir=str(tmp_path / 'monitoring')),
+    # lab_identity: the system whose identity lab.yml's validate_client_cert names (the checks never run here).
+    inventory = {'all': {'vars': dict(base, validate_report_dir=str(tmp_path / 'readiness'), monitor_report_dir=str(tmp_path / 'monitoring'),
+                                      lab_identity='ip500-single'),
                          'children': dict((name, {'hosts': hosts}) for name, hosts in groups.items())}}
     (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
     # One play: a playbook stops at a play whose hosts all failed, so a play per role would hide the later roles.

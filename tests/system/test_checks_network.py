@@ -8,18 +8,16 @@
 
 from __future__ import annotations
 
-import os
-
 from alarmlab import wait_for
-from linklab import COM, SERVER, com_port
+from linklab import COM, SERVER, com_port, system_identity, unregistered_identity
 
 SHAPER = '127.0.45.1'
 ROGUE_ISSUER = 'Rogue CA (not the lab)'
 
 
 def _identity(lab):
-    probe = os.path.join(lab.state, 'identities', 'probe')
-    return {'client_cert': probe + '.pem', 'client_key': probe + '.key'}
+    """The checks present a registered system's own identity (ip500-single's, LAB-0001's), as the validate role does."""
+    return system_identity(lab, 'ip500-single')
 
 
 def _run(run_playbook, module, args, check=False):
@@ -114,7 +112,7 @@ def test_a_silent_port_fails_within_the_timeout(fresh_lab, run_playbook):
     assert all(record['stage'] == 'tcp' and record['messages_out'] == 0 for record in records), records
 
 
-def test_tls_healthy_with_the_probe_identity(fresh_lab, run_playbook):
+def test_tls_healthy_with_a_systems_own_identity(fresh_lab, run_playbook):
     since = _last_connection(fresh_lab)
     result = _run(run_playbook, 'tls_check', dict(_identity(fresh_lab), address=COM, port=8443, server_name=SERVER,
                                                   ca_path=fresh_lab.ca_path), check=True)
@@ -127,11 +125,51 @@ def test_tls_healthy_with_the_probe_identity(fresh_lab, run_playbook):
     assert result['peer_certificate']['verified'] is True and 'IP Office Lab CA' in result['peer_certificate']['issuer']
     assert 'DNS:%s' % SERVER in result['peer_certificate']['alt_names']
     assert result['websocket']['state'] == 'upgraded' and found['tls.websocket']['measured'] == 101
-    # COM saw the probe identity reach the WebSocket stage over TLS 1.2, on the port asked for.
+    # COM saw the system's identity reach the WebSocket stage over TLS 1.2, on the port asked for.
     records = fresh_lab.control('GET', '/lab/com/connections?since=%d' % since)
     upgraded = [item for item in records if item['stage'] == 'websocket']
-    assert len(upgraded) == 1 and upgraded[0]['identity'] == 'probe' and upgraded[0]['port'] == 8443
+    assert len(upgraded) == 1 and upgraded[0]['identity'] == 'ip500-single' and upgraded[0]['port'] == 8443
     assert upgraded[0]['tls_version'] == 'TLSv1.2'
+
+
+def test_an_identity_com_does_not_know_fails_the_websocket_upgrade_with_a_hint(fresh_lab, run_playbook, tmp_path):
+    # Signed by the lab CA for a system no customer registered: TLS completes, the upgrade is refused.
+    since = _last_connection(fresh_lab)
+    unknown = unregistered_identity(fresh_lab, tmp_path)
+    tls, quality = _run_many(run_playbook, [
+        ('tls_check', dict(unknown, address=COM, server_name=SERVER, ca_path=fresh_lab.ca_path)),
+        ('link_quality_check', dict(unknown, address=COM, server_name=SERVER, ca_path=fresh_lab.ca_path, customer_id='LAB-0001',
+                                    samples=3, lab_throughput_protocol=True))])
+    assert tls['passed'] is False and tls['failed_checks'] == ['tls.websocket']
+    websocket = _checks(tls)['tls.websocket']
+    assert websocket['measured'] is None and websocket['details']['error_kind'] == 'forbidden'
+    assert 'refused the upgrade with HTTP 403' in websocket['summary']
+    assert 'does not accept this client identity' in websocket['hint'] and 'registered with the customer' in websocket['hint']
+    assert tls['websocket']['state'] == 'failed'
+    # Everything before the upgrade passed: the refusal is about the identity, not TLS.
+    assert [item['status'] for item in tls['checks'][:3]] == ['pass'] * 3
+    # link_quality_check gets no WebSocket either: throughput is not measured, and says why.
+    throughput = _checks(quality)['quality.throughput']
+    assert throughput['status'] == 'not_measured' and 'refused the upgrade with HTTP 403' in throughput['summary']
+    assert quality['round_trip_method'] == 'tcp_connect'
+    # COM recorded the two upgrades (one per module) as refused, with the reason; no connection of that identity
+    # got past TLS (tls_check's first handshake presents it too, and closes after TLS).
+    records = [record for record in _probe_connections(fresh_lab, since, 443) if record['identity'] == 'not-registered']
+    assert all(record['stage'] == 'tls' for record in records), records
+    refused = [record['close_reason'] for record in records if record['close_reason'].startswith('refused')]
+    assert refused == ["refused: certificate 'not-registered' names no system registered to a customer"] * 2, records
+
+
+def test_the_lab_throughput_hello_must_name_the_identitys_own_customer(fresh_lab, run_playbook):
+    # ip500-single is LAB-0001's: a hello for LAB-0002 with its identity is refused, so throughput is not measured.
+    result = _run(run_playbook, 'link_quality_check', dict(
+        _identity(fresh_lab), address=COM, server_name=SERVER, ca_path=fresh_lab.ca_path, customer_id='LAB-0002', samples=3,
+        lab_throughput_protocol=True))
+    throughput = _checks(result)['quality.throughput']
+    assert throughput['status'] == 'not_measured' and result['throughput_kbps'] is None
+    assert 'system ip500-single is registered to customer LAB-0001, not LAB-0002' in throughput['summary']
+    # The WebSocket itself was accepted: the round trip is measured by ping and pong.
+    assert result['round_trip_method'] == 'websocket_ping' and _checks(result)['quality.round_trip']['status'] == 'pass'
 
 
 def test_a_rogue_certificate_is_reported_as_an_intercepting_proxy(fresh_lab, run_playbook):

@@ -27,12 +27,13 @@ import urllib.request
 
 import pytest
 from aiohttp import web
-from websockets.exceptions import ConnectionClosed
+import yaml
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lab'))
 
-from ipo_lab import comproto, control  # noqa: E402  (needs the path above)
+from ipo_lab import comproto, control, topology  # noqa: E402  (needs the path above)
 from ipo_lab.ca import LabCA  # noqa: E402
 from ipo_lab.clock import LabClock  # noqa: E402
 from ipo_lab.com import ComSimulator, control_routes  # noqa: E402
@@ -51,8 +52,9 @@ PAST = datetime.date(2021, 1, 31)
 def _spec():
     return ComSpec(address=ADDRESS, ports=[PORT_A, PORT_B], names=['admin.test.avaya-sub.com'], max_clock_skew=300, customers={
         CUSTOMER: CustomerSpec(CUSTOMER, [SubscriptionSpec('Subscription Power User', 'Power User', 12, 10, FUTURE),
-                                          SubscriptionSpec('Subscription SIP Trunk Channels', 'SIP Trunk Channels', 17, 20, PAST)]),
-        OTHER: CustomerSpec(OTHER, [SubscriptionSpec('Subscription Power User', 'Power User', 12, 5, FUTURE)]),
+                                          SubscriptionSpec('Subscription SIP Trunk Channels', 'SIP Trunk Channels', 17, 20, PAST)],
+                               ['scn-1', 'scn-2']),
+        OTHER: CustomerSpec(OTHER, [SubscriptionSpec('Subscription Power User', 'Power User', 12, 5, FUTURE)], ['se-primary']),
     })
 
 
@@ -97,8 +99,9 @@ class Env:
 
     @contextlib.contextmanager
     def link(self, port=PORT_A, customer=CUSTOMER, name='scn-1', context=None, **kwargs):
-        """A link after hello; gives (websocket, COM's answer) and closes the link at the end."""
-        with self.connect(port, context, **kwargs) as ws:
+        """A link after hello (with the identity of the system the hello names, unless context says otherwise); gives
+        (websocket, COM's answer) and closes the link at the end."""
+        with self.connect(port, context or self.context(name), **kwargs) as ws:
             ws.send(hello(customer, name))
             yield ws, receive(ws)
 
@@ -304,6 +307,64 @@ def test_unknown_customer_is_rejected(env):
         assert_closed(ws)
     record = env.record_when(lambda record: record['state'] == 'closed')
     assert record['customer_id'] == 'NOT-A-CUSTOMER' and record['close_reason'] == 'rejected: unknown_customer'
+
+
+def test_a_certificate_of_no_registered_system_is_refused_at_the_upgrade(env):
+    # Signed by the lab CA, so TLS succeeds: COM refuses it at the upgrade, as a server refuses a client it does not know.
+    with pytest.raises(InvalidStatus) as caught:
+        env.connect(context=env.context('probe')).close()
+    assert caught.value.response.status_code == 403
+    assert b"certificate 'probe' names no system registered to a customer" in caught.value.response.body
+    record = env.record_when(lambda record: record['state'] == 'closed')
+    assert record['identity'] == 'probe' and record['stage'] == 'tls' and record['tls_version'] == 'TLSv1.2'
+    assert record['close_reason'] == "refused: certificate 'probe' names no system registered to a customer"
+    totals = env.call(env.sim.describe)['totals']
+    assert totals['refused'] == 1 and totals['links'] == 0 and totals['welcomed'] == 0
+    # A registered system's certificate on the same port gets through.
+    with env.link() as (ws, welcome):
+        assert welcome['type'] == comproto.WELCOME
+
+
+def test_a_hello_for_another_system_than_the_certificate_is_rejected(env):
+    # scn-2 is registered to the same customer: only the certificate tells the systems apart.
+    with env.link(name='scn-2', context=env.context('scn-1')) as (ws, answer):
+        assert answer['type'] == comproto.REJECT and answer['reason'] == comproto.REJECT_IDENTITY_MISMATCH
+        assert answer['text'] == "the hello names system scn-2, but the client certificate is scn-1's"
+        assert_closed(ws)
+    record = env.record_when(lambda record: record['state'] == 'closed')
+    assert record['identity'] == 'scn-1' and record['system'] == 'scn-2' and record['close_reason'] == 'rejected: identity_mismatch'
+
+
+def test_a_hello_for_another_customer_than_the_systems_is_rejected(env):
+    # LAB-0002 is a customer COM knows, but scn-1 is registered to LAB-0001.
+    with env.link(customer=OTHER) as (ws, answer):
+        assert answer['type'] == comproto.REJECT and answer['reason'] == comproto.REJECT_IDENTITY_MISMATCH
+        assert answer['text'] == 'system scn-1 is registered to customer LAB-0001, not LAB-0002'
+        assert_closed(ws)
+    record = env.record_when(lambda record: record['state'] == 'closed')
+    assert record['customer_id'] == OTHER and record['close_reason'] == 'rejected: identity_mismatch'
+    assert env.call(env.sim.describe)['totals']['welcomed'] == 0
+
+
+def test_the_topology_registers_each_system_to_one_customer():
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lab', 'topology.yml')) as handle:
+        default = yaml.safe_load(handle)
+    registrations = topology.parse(default).world.com.registrations()
+    # Every system that holds a link is LAB-0001's; the Server Edition's Secondary and Expansion hold none.
+    assert registrations == dict((name, CUSTOMER) for name in (
+        'ip500-single', 'scn-1', 'scn-2', 'scn-3', 'se-primary', 'doc-1', 'ren-a-1', 'ren-a-2', 'ren-b-1'))
+    for systems, error in [
+            (['scn-1'], "world.com.customers.LAB-0002.systems: 'scn-1' is already registered to customer LAB-0001; "
+                        "a system belongs to one customer"),
+            (['nowhere-1'], "world.com.customers.LAB-0002.systems: 'nowhere-1' is not a system of this topology"),
+            (['se-secondary'], "world.com.customers.LAB-0002.systems: 'se-secondary' is a Server Edition Secondary, which holds "
+                               "no subscription link (its Primary holds the solution's); register the Primary"),
+            ('scn-1', 'world.com.customers.LAB-0002.systems: expected a list of system names (the systems registered to this customer)')]:
+        data = yaml.safe_load(yaml.safe_dump(default))
+        data['world']['com']['customers']['LAB-0002']['systems'] = systems
+        with pytest.raises(topology.TopologyError) as caught:
+            topology.parse(data)
+        assert str(caught.value) == error
 
 
 def test_clock_skew_is_rejected(env):

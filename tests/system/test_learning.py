@@ -74,7 +74,9 @@ def _inventory(lab, tmp_path, profiles):
         base = yaml.safe_load(handle)['all']['vars']
     gateways = dict(base['ipoffice_default_gateways'])
     gateways.update({'127.0.51.1': '127.0.51.254', '127.0.51.2': '127.0.51.254', '127.0.61.1': '127.0.61.254'})
-    hosts = dict((release, {'ipoffice_host': RELEASES[release]['api'], 'ipoffice_api_profile': str(path)})
+    # Each host's checks present the identity of the node the profile was learnt from (lab.yml's lab_identity).
+    hosts = dict((release, {'ipoffice_host': RELEASES[release]['api'], 'ipoffice_api_profile': str(path),
+                            'lab_identity': RELEASES[release]['learn_from'][0]})
                  for release, path in profiles.items())
     inventory = {'all': {'vars': dict(base, ipoffice_default_gateways=gateways, validate_report_dir=str(tmp_path / 'readiness')),
                          'hosts': hosts}}

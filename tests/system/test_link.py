@@ -90,16 +90,17 @@ def test_com_refuses_a_client_without_certificate_or_speaking_only_tls13(fresh_l
             raise ConnectionResetError('closed without an answer')
     tls13 = ssl.create_default_context(cafile=fresh_lab.ca_path)
     tls13.minimum_version = tls13.maximum_version = ssl.TLSVersion.TLSv1_3
-    # The lab's probe identity: a client certificate signed by the lab CA.
-    probe = os.path.join(fresh_lab.state, 'identities', 'probe')
-    tls13.load_cert_chain(probe + '.pem', probe + '.key')
+    # A registered system's identity: a client certificate the lab CA signed for scn-1.
+    identity = os.path.join(fresh_lab.state, 'identities', 'scn-1')
+    tls13.load_cert_chain(identity + '.pem', identity + '.key')
     with pytest.raises(ssl.SSLError):
         _handshake(tls13)
-    # The same identity over TLS 1.2 is accepted: the refusals above are about the certificate and the version.
+    # The same identity over TLS 1.2 is accepted: the refusals above are about the certificate and the version
+    # (a GET without the upgrade headers is answered 400, after TLS).
     tls12 = ssl.create_default_context(cafile=fresh_lab.ca_path)
     tls12.maximum_version = ssl.TLSVersion.TLSv1_2
-    tls12.load_cert_chain(probe + '.pem', probe + '.key')
-    assert _handshake(tls12).startswith(b'HTTP/1.1')
+    tls12.load_cert_chain(identity + '.pem', identity + '.key')
+    assert _handshake(tls12).startswith(b'HTTP/1.1 400')
 
 
 def test_a_dns_server_without_the_avaya_sub_record_means_no_link(fresh_lab):
@@ -246,6 +247,16 @@ def test_an_unknown_customer_is_rejected_by_com(fresh_lab):
     assert 'unknown_customer' in down['ReasonText']
 
 
+def test_a_system_configured_with_another_customers_id_is_rejected_by_com(fresh_lab):
+    # LAB-0002 is a customer COM knows; scn-1 is registered to LAB-0001 (tests/lab/topology.yml).
+    configure(fresh_lab, 'scn-1', customer='LAB-0002')
+    down = wait_link(fresh_lab, 'scn-1', lambda current: current['Reason'] == 'com_rejected', 15, 'com_rejected')
+    assert down['LinkState'] == 'Connecting' and down['links_made'] == 0 and down['entitlements'] == []
+    assert 'identity_mismatch (system scn-1 is registered to customer LAB-0001, not LAB-0002)' in down['ReasonText']
+    rejected = [record for record in _connections(fresh_lab, 'scn-1') if record['close_reason'] == 'rejected: identity_mismatch']
+    assert rejected and rejected[0]['customer_id'] == 'LAB-0002' and rejected[0]['peer'] == '127.0.21.1'
+
+
 def test_a_skewed_time_source_is_learnt_and_com_rejects_the_clock(fresh_lab):
     fresh_lab.control('POST', '/lab/sntp', {'skew_seconds': 3600})
     configure(fresh_lab, 'scn-2')
@@ -271,16 +282,17 @@ def test_the_shaping_proxy_adds_round_trip_time_to_the_link(fresh_lab):
 
 
 def _speedtest_seconds(lab, address, size):
-    """Seconds to fetch `size` bytes from COM's speedtest over a probe link through `address`."""
+    """Seconds to fetch `size` bytes from COM's speedtest over a link through `address`, with scn-2's identity (a
+    registered system whose own link is not configured here)."""
     from websockets.sync.client import connect
-    probe = os.path.join(lab.state, 'identities', 'probe')
+    identity = os.path.join(lab.state, 'identities', 'scn-2')
     context = ssl.create_default_context(cafile=lab.ca_path)
     context.maximum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(probe + '.pem', probe + '.key')
+    context.load_cert_chain(identity + '.pem', identity + '.key')
     sock = socket.create_connection((address, 443), timeout=10)
     with connect('wss://admin.lab1.avaya-sub.com/link/v1', sock=sock, ssl=context, server_hostname='admin.lab1.avaya-sub.com',
                  open_timeout=10, max_size=None) as websocket:
-        websocket.send('{"type": "hello", "customer_id": "LAB-0001", "system": {"name": "probe"}, "time": %f}' % time.time())
+        websocket.send('{"type": "hello", "customer_id": "LAB-0001", "system": {"name": "scn-2"}, "time": %f}' % time.time())
         assert '"welcome"' in websocket.recv(timeout=10)
         started = time.monotonic()
         websocket.send('{"type": "speedtest", "bytes": %d}' % size)

@@ -25,7 +25,7 @@ import subprocess
 import yaml
 
 from conftest import API_PASSWORD, API_USER, REPO
-from linklab import configure
+from linklab import LAB_HOSTS, configure
 
 LAB_INVENTORY = os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')
 # The names a credential (AWX's, or any other) would hold: none of them may be in the inventory.
@@ -36,13 +36,16 @@ def _inventory(lab, tmp_path, hosts, drop=(), **extra):
     """The lab inventory for `hosts` ({name: host vars}), its paths made concrete, with `extra` vars, without `drop`."""
     with open(LAB_INVENTORY) as handle:
         base = yaml.safe_load(handle)['all']['vars']
-    base.update(validate_com_ca_path=lab.ca_path, validate_client_cert=os.path.join(lab.state, 'identities', 'probe.pem'),
-                validate_client_key=os.path.join(lab.state, 'identities', 'probe.key'),
+    # Each host's checks present the identity of the system lab.yml names for it (lab_identity).
+    base.update(validate_com_ca_path=lab.ca_path,
+                validate_client_cert=os.path.join(lab.state, 'identities', '{{ lab_identity }}.pem'),
+                validate_client_key=os.path.join(lab.state, 'identities', '{{ lab_identity }}.key'),
                 validate_report_dir=str(tmp_path / 'readiness'), monitor_report_dir=str(tmp_path / 'monitoring'),
                 ipoffice_ca_path=lab.ca_path)
     base.update(extra)
     for name in drop:
         base.pop(name, None)
+    hosts = dict((name, dict(host_vars, lab_identity=LAB_HOSTS[name]['lab_identity'])) for name, host_vars in hosts.items())
     path = tmp_path / 'inventory.yml'
     path.write_text(yaml.safe_dump({'all': {'vars': base, 'children': {'lab': {'hosts': hosts}}}}))
     return str(path)

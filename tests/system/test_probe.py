@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from conftest import API_PASSWORD, REPO
-from linklab import LAB_DNS_WITHOUT_AVAYA, com_port, configure, report_check, report_system, wait_state
+from linklab import LAB_DNS_WITHOUT_AVAYA, LAB_HOSTS, NODES, com_port, configure, report_check, report_system, wait_state
 import sitenet
 from sitenet import MISMATCH_PORT, NO_PYTHON_PORT, PROBE_ADDRESS, PROBE_USER, SE_LINUX_ADDRESS, UNKNOWN_KEY_PORT
 
@@ -33,6 +33,8 @@ NODE_LAN1 = {'127.0.11.1', '127.0.21.1', '127.0.21.2', '127.0.21.3', '127.0.30.1
 API = {'ip500-single': '127.0.10.1', 'scn': '127.0.20.1', 'se-primary': '127.0.30.1'}
 NETWORK_GROUPS = ('dns.', 'ports.', 'tls.', 'quality.', 'time.', 'probe.')
 SYSTEMS = LINK_NODES + ('se-secondary', 'se-expansion')
+# A system's own link: its identity, from its LAN1 address.
+OWN_LINKS = set((name, lan1) for name, (_listener, lan1) in NODES.items())
 
 
 @pytest.fixture(scope='module')
@@ -63,6 +65,8 @@ def _inventory(site, tmp_path, hosts, probes):
     """The lab inventory (playbooks/inventory/lab.yml) with these IP Office hosts and probe hosts."""
     with open(os.path.join(REPO, 'playbooks', 'inventory', 'lab.yml')) as handle:
         inventory = yaml.safe_load(handle)
+    # A host of lab.yml keeps its own vars there (the system whose identity its checks present, lab_identity).
+    hosts = dict((name, dict(LAB_HOSTS.get(name, {}), **host_vars)) for name, host_vars in hosts.items())
     inventory['all']['children'] = {
         'lab': {'hosts': hosts},
         'ipoffice_probes': {
@@ -113,14 +117,16 @@ def _clients(site, marks):
     """Who used the site since marks, the systems' own links left out: (DNS clients, of them those that asked for
     storage.googleapis.com, which no link asks for; COM peers that are no system's link; time source clients).
 
-    The Server Edition Primary's Linux shares its LAN1 address with the Primary's own link, so its checks show
-    in the DNS names they ask and the identity they present to COM ("probe", not a system's name)."""
+    The checks present a system's own identity (lab.yml's lab_identity), so a COM connection is the system's link only
+    from that system's LAN1 address. The Server Edition Primary's Linux shares that address with the Primary's own
+    link, so its checks show in the DNS names they ask and in their COM connections without an identity (the port
+    check)."""
     dns = site.lab.control('GET', '/lab/dns/queries?since=%d' % marks['dns'])
     com = site.lab.control('GET', '/lab/com/connections?since=%d' % marks['com'])
     sntp = site.lab.control('GET', '/lab/sntp/queries?since=%d' % marks['sntp'])
     return ({_address(entry['client']) for entry in dns} - NODE_LAN1,
             {_address(entry['client']) for entry in dns if entry['name'] == 'storage.googleapis.com'},
-            {entry['peer'] for entry in com if entry['identity'] not in SYSTEMS},
+            {entry['peer'] for entry in com if (entry['identity'], entry['peer']) not in OWN_LINKS},
             {_address(entry['client']) for entry in sntp} - NODE_LAN1)
 
 
@@ -278,7 +284,8 @@ def test_a_probe_host_that_cannot_run_the_checks_fails_them_naming_host_and_caus
     for connection in ('paramiko', 'ssh'):
         for case, (options, cause) in cases.items():
             probe = 'probe-%s-%s' % (case, connection)
-            hosts['bad-%s-%s' % (case, connection)] = {'ipoffice_host': API['ip500-single'], 'validate_probe_host': probe}
+            hosts['bad-%s-%s' % (case, connection)] = {'ipoffice_host': API['ip500-single'], 'validate_probe_host': probe,
+                                                       'lab_identity': 'ip500-single'}
             probes[probe] = _probe(site, connection, **options)
             port = options.get('port', 22)
             expected['bad-%s-%s' % (case, connection)] = 'the network checks could not run on probe host %s (198.18.0.6%s): %s' % (

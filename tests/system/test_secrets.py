@@ -9,7 +9,7 @@ ANSIBLE_LOG_PATH set, with --diff, in check mode and with failures forced.
 Each test makes passwords of its own (random per run), so a hit can only come
 from this run. After each ansible-playbook run it scans, for every password in
 plain form and as the Basic auth value base64("user:password"), and for the
-body of the probe's private key (validate_client_key):
+body of the client identity's private key (validate_client_key):
 - stdout and stderr, and the ANSIBLE_LOG_PATH log;
 - every file under the run's work folder: the reports, the registered results,
   ansible's local and remote temp folders (ANSIBLE_LOCAL_TEMP, ANSIBLE_REMOTE_TMP)
@@ -39,7 +39,7 @@ import yaml
 
 from conftest import API_PASSWORD, API_USER, REPO, SE_PRIMARY, login_error
 from figures import record
-from linklab import client, report_system
+from linklab import LAB_HOSTS, client, report_system
 
 SE_NODES = ('127.0.30.1', '127.0.30.2', '127.0.30.3')
 TEST_USER = 'secretsapi'
@@ -63,10 +63,11 @@ class Scanner(object):
             folder.mkdir(parents=True, exist_ok=True)
         self.passwords = dict(passwords)
         self.users = list(users)
-        self.key_file = os.path.join(lab.state, 'identities', 'probe.key')
+        # The client identity se-primary's checks present (lab.yml's lab_identity): its key must never show.
+        self.key_file = os.path.join(lab.state, 'identities', LAB_HOSTS['se-primary']['lab_identity'] + '.key')
 
     def needles(self):
-        """{what: text} for every secret: passwords, their Basic auth values, the probe key's body lines."""
+        """{what: text} for every secret: passwords, their Basic auth values, the client identity key's body lines."""
         found = {}
         for name, password in self.passwords.items():
             found['password %s' % name] = password
@@ -79,7 +80,7 @@ class Scanner(object):
             return {}
         with open(self.key_file) as handle:
             lines = [line.strip() for line in handle if line.strip() and not line.startswith('-----')]
-        return dict(('probe key line %d' % number, line) for number, line in enumerate(lines) if len(line) >= 16)
+        return dict(('client key line %d' % number, line) for number, line in enumerate(lines) if len(line) >= 16)
 
     def env(self, name):
         return dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
@@ -113,7 +114,7 @@ class Scanner(object):
 
     def scan(self, name, output, start, seconds):
         needles, key_needles = self.needles(), self.key_needles()
-        assert key_needles, 'the probe key %s was not found: nothing to look for' % self.key_file
+        assert key_needles, 'the client identity key %s was not found: nothing to look for' % self.key_file
         hits, files, size = [], 0, 0
         for where, text, holds_key in self._texts(output, start):
             files += 1
@@ -131,7 +132,7 @@ class Scanner(object):
             ipoffice_username=TEST_USER, ipoffice_password=password, ipoffice_comadmin_password=comadmin_password,
             validate_report_dir=str(self.work / 'readiness'), monitor_report_dir=str(self.work / 'monitoring'),
             validate_wait_timeout=30)
-        inventory['all']['children'] = {'server_edition': {'hosts': {'se-primary': {'ipoffice_host': SE_PRIMARY}}}}
+        inventory['all']['children'] = {'server_edition': {'hosts': {'se-primary': dict(LAB_HOSTS['se-primary'], ipoffice_host=SE_PRIMARY)}}}
         path = self.inputs / ('%s.yml' % name)
         path.write_text(yaml.safe_dump(inventory))
         return str(path)
@@ -217,7 +218,7 @@ def test_playbooks_leak_no_password_and_no_key(fresh_lab, tmp_path):
     proc, output = scanner.run('validate.yml', ['-i', inventory, os.path.join(REPO, 'playbooks', 'validate.yml'), '--diff'])
     assert proc.returncode == 0, output[-4000:]
     readiness = json.loads((scanner.work / 'readiness' / 'readiness.json').read_text())
-    # Ready means tls_check completed mutual TLS with the probe key (validate_client_key).
+    # Ready means tls_check completed mutual TLS with the system's identity key (validate_client_key).
     assert report_system(readiness, 'se-primary')['verdict'] == 'ready'
 
     proc, output = scanner.run('monitor.yml', ['-i', inventory, os.path.join(REPO, 'playbooks', 'monitor.yml'), '--diff'])

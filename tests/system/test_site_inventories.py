@@ -93,11 +93,12 @@ def _lab_copy(lab, example, dest):
         'prerequisites_subscription_server': lab_vars['ipoffice_subscription_server'],
         'prerequisites_dns_server': lab_vars['ipoffice_dns_server'],
         'prerequisites_time_server': lab_vars['ipoffice_time_server'],
-        # The validate role's lab settings (the lab CA for COM, the probe identity, short waits), as in lab.yml.
+        # The validate role's lab settings (the lab CA for COM, the identity of the first system behind the
+        # endpoint, short waits), as in lab.yml.
         # (lab.yml derives them from ipoffice_ca_path, which an httpapi inventory does not have)
         'validate_com_ca_path': lab.ca_path,
-        'validate_client_cert': os.path.join(os.path.dirname(lab.ca_path), 'identities', 'probe.pem'),
-        'validate_client_key': os.path.join(os.path.dirname(lab.ca_path), 'identities', 'probe.key'),
+        'validate_client_cert': os.path.join(os.path.dirname(lab.ca_path), 'identities', systems[0] + '.pem'),
+        'validate_client_key': os.path.join(os.path.dirname(lab.ca_path), 'identities', systems[0] + '.key'),
         'validate_lab_throughput_protocol': lab_vars['validate_lab_throughput_protocol'],
         'validate_wait_delay': lab_vars['validate_wait_delay'],
         'validate_wait_timeout': lab_vars['validate_wait_timeout'],

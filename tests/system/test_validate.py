@@ -18,7 +18,7 @@ from browser import evaluate
 from conftest import API_PASSWORD
 from fleet_report import fleet_document
 from linklab import (LAB_DNS, LAB_DNS_WITHOUT_AVAYA, LAB_SNTP, SHAPED_SERVER, com_port, configure, report_check as _check,
-                     report_system as _system, run_role_playbook, set_system, wait_state)
+                     report_system as _system, run_role_playbook, set_system, unregistered_identity, wait_link, wait_state)
 
 
 def _validate(lab, tmp_path, host, *args):
@@ -50,8 +50,8 @@ def test_443_blocked_is_ready_on_8443_with_a_note(fresh_lab, tmp_path):
     assert 'ip500-single (127.0.11.1): ready - ' in output
 
 
-def _not_ready(fresh_lab, tmp_path, host, system, failing):
-    proc, report, output = _validate(fresh_lab, tmp_path, host)
+def _not_ready(fresh_lab, tmp_path, host, system, failing, *args):
+    proc, report, output = _validate(fresh_lab, tmp_path, host, *args)
     assert proc.returncode != 0, output[-4000:]
     entry = _system(report, system)
     assert entry['verdict'] == 'not_ready'
@@ -89,6 +89,37 @@ def test_a_time_server_name_goes_to_the_nodes_backup_dns_server_when_the_first_d
     # The silent first server costs dns_check its lookup time, as it costs the IP Office.
     assert _check(entry, 'dns.server_reachable')['status'] == 'pass' and 'dns.lookup_time' in entry['failed_checks']
     assert [name for name in entry['failed_checks'] if name.startswith('time.')] == [] and proc.returncode != 0, output[-4000:]
+
+
+def test_an_identity_com_does_not_know_fails_the_websocket_upgrade_with_a_hint(fresh_lab, tmp_path):
+    configure(fresh_lab, 'ip500-single')
+    # With the system's own identity (lab.yml's lab_identity) the upgrade passes.
+    proc, report, output = _validate(fresh_lab, tmp_path, 'ip500-single')
+    assert proc.returncode == 0, output[-4000:]
+    assert _check(_system(report, 'ip500-single'), 'tls.websocket')['status'] == 'pass'
+    # With a certificate the lab CA signed for a system no customer registered, COM refuses the upgrade.
+    unknown = unregistered_identity(fresh_lab, tmp_path)
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'tls.websocket',
+                       '-e', 'validate_client_cert=%s' % unknown['client_cert'], '-e', 'validate_client_key=%s' % unknown['client_key'])
+    websocket = _check(entry, 'tls.websocket')
+    assert 'refused the upgrade with HTTP 403' in websocket['summary']
+    assert 'does not accept this client identity' in websocket['hint'] and 'registered with the customer' in websocket['hint']
+    assert entry['failed_checks'] == ['tls.websocket'], entry['failed_checks']
+
+
+def test_a_system_with_another_customers_id_is_not_ready_and_the_report_says_why(fresh_lab, tmp_path):
+    # LAB-0002 is a customer COM knows; ip500-single is registered to LAB-0001 (tests/lab/topology.yml).
+    configure(fresh_lab, 'ip500-single', customer='LAB-0002')
+    wait_link(fresh_lab, 'ip500-single', lambda current: current['Reason'] == 'com_rejected', 15, 'com_rejected')
+    # Not waited for: the link cannot come with this customer ID.
+    entry = _not_ready(fresh_lab, tmp_path, 'ip500-single', 'ip500-single', 'link.first_connection', '-e', 'validate_wait_for_link=false')
+    link = _check(entry, 'link.first_connection')
+    reason = 'identity_mismatch (system ip500-single is registered to customer LAB-0001, not LAB-0002)'
+    assert reason in link['hint'] and link['details']['reason'] == 'com_rejected'
+    assert reason in entry['link']['reason'] and entry['link']['state'] == 'connecting'
+    # The lab's throughput test is refused for the same reason: not measured, and it says why.
+    throughput = _check(entry, 'quality.throughput')
+    assert throughput['status'] == 'not_measured' and 'registered to customer LAB-0001, not LAB-0002' in throughput['summary']
 
 
 def test_a_server_name_with_two_addresses(fresh_lab, tmp_path):

@@ -10,10 +10,11 @@ the TLS handshake (the server-name callback runs for every ClientHello, with or
 without SNI), so no listener has to restart.
 
 The same CA signs the COM simulator's server certificate (its DNS names and
-address) and the client identities: one per emulated system (what the IP
-Office presents on its subscription link) and one "probe" identity for checks
-that complete the WebSocket upgrade. Identities are written to
+address) and the client identities: one per emulated system, its subject CN the
+system's name (what the IP Office presents on its subscription link, and what
+the readiness checks present in its place). Identities are written to
 ``STATE/identities/<name>.pem`` (certificate) and ``<name>.key`` (mode 0600).
+COM accepts only the identity of a system registered to a customer (com.py).
 """
 
 from __future__ import annotations

@@ -7,6 +7,13 @@ HTTP WebSocket upgrade on ``comproto.LINK_PATH``. Customers and their
 subscriptions start from the topology (``world.com``) and can be changed at run
 time; each change is pushed at once to the customer's connected links.
 
+COM ties each certificate to one system and one customer: the topology
+registers systems to customers (``world.com.customers.<id>.systems``). A
+request from a certificate that names no registered system is answered HTTP 403
+(the WebSocket upgrade included), its record closed with the reason; a hello
+that names another system than the certificate's, or another customer than the
+system's, is rejected (``identity_mismatch``).
+
 Design: each port has its own plain, non-blocking listening socket watched
 with ``loop.add_reader``; accepted sockets are handed to
 ``loop.connect_accepted_socket`` with the port's TLS context and an aiohttp
@@ -320,8 +327,14 @@ class _Link:
             await self.reject(comproto.REJECT_BAD_HELLO, 'hello: system must be an object with a name')
         elif isinstance(when, bool) or not isinstance(when, (int, float)):
             await self.reject(comproto.REJECT_BAD_HELLO, 'hello: time must be seconds since the epoch')
+        elif system['name'] != self.record['identity']:
+            await self.reject(comproto.REJECT_IDENTITY_MISMATCH, 'the hello names system %s, but the client certificate is %s\'s'
+                              % (system['name'], self.record['identity']))
         elif customer_id not in service.customers:
             await self.reject(comproto.REJECT_UNKNOWN_CUSTOMER, 'customer %s is not known to COM' % customer_id)
+        elif customer_id != service.registrations[self.record['identity']]:
+            await self.reject(comproto.REJECT_IDENTITY_MISMATCH, 'system %s is registered to customer %s, not %s'
+                              % (self.record['identity'], service.registrations[self.record['identity']], customer_id))
         elif abs(when - service.clock.now()) > service.spec.max_clock_skew:
             await self.reject(comproto.REJECT_CLOCK_SKEW, 'system clock differs from COM by %+.0f s (at most %g s allowed)'
                               % (when - service.clock.now(), service.spec.max_clock_skew))
@@ -348,6 +361,7 @@ class ComSimulator:
         self.keep = keep
         self.ports = dict((number, _Port(number)) for number in spec.ports)
         self.customers = self._spec_customers()
+        self.registrations = spec.registrations()   # system name -> customer_id; fixed by the topology
         self.records = []
         self.next_id = 0
         self.totals = self._zero_totals()
@@ -365,7 +379,8 @@ class ComSimulator:
 
     @staticmethod
     def _zero_totals():
-        return {'connections': 0, 'handshake_failures': 0, 'links': 0, 'welcomed': 0, 'rejected': 0, 'messages_in': 0, 'messages_out': 0}
+        return {'connections': 0, 'handshake_failures': 0, 'refused': 0, 'links': 0, 'welcomed': 0, 'rejected': 0, 'messages_in': 0,
+                'messages_out': 0}
 
     def entitlements(self, customer_id):
         """The customer's subscriptions as comproto entitlements, or None for a customer COM does not know."""
@@ -605,6 +620,13 @@ class ComSimulator:
         conn = self._by_handler.get(request.protocol)
         if conn is None or conn.record['state'] != 'open':
             raise web.HTTPServiceUnavailable()
+        identity = conn.record['identity']
+        if identity not in self.registrations:
+            # The CA signed it, but COM knows no such system: refused as a server refuses a client it does not know.
+            self.totals['refused'] += 1
+            reason = 'certificate %r names no system registered to a customer' % identity
+            conn.record['close_reason'] = conn.record['close_reason'] or 'refused: %s' % reason
+            return web.Response(status=403, text='forbidden: %s\n' % reason, headers={'Connection': 'close'})
         if request.path != comproto.LINK_PATH:
             return web.Response(status=404, text='not found\n')
         ws = web.WebSocketResponse(autoping=False, compress=False, timeout=CLOSE_TIMEOUT, max_msg_size=MAX_MESSAGE)
@@ -687,6 +709,7 @@ class ComSimulator:
             'heartbeat_seconds': self.heartbeat_seconds,
             'ports': [port.describe() for port in self.ports.values()],
             'customers': dict((customer_id, self.entitlements(customer_id)) for customer_id in self.customers),
+            'registrations': dict(self.registrations),
             'totals': totals,
             'last_id': self.next_id,
         }

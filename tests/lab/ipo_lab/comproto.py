@@ -22,6 +22,13 @@ ENTITLEMENT = {key, display_name, type, quantity, expires: "YYYY-MM-DD"}
 
 ``time`` fields are seconds since the epoch (float). Reject reasons are the
 REJECT_* constants. Anything else COM answers with ``error {text}``.
+
+COM knows each client by its certificate: the subject CN names one system, and
+the topology registers each system to one customer. A certificate that names no
+registered system is refused at the WebSocket upgrade (HTTP 403, before any
+frame); a hello whose system name is not the certificate's system, or whose
+customer_id is not that system's customer, is rejected with
+``REJECT_IDENTITY_MISMATCH``.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ ERROR = 'error'
 REJECT_UNKNOWN_CUSTOMER = 'unknown_customer'
 REJECT_CLOCK_SKEW = 'clock_skew'
 REJECT_BAD_HELLO = 'bad_hello'
+REJECT_IDENTITY_MISMATCH = 'identity_mismatch'
 
 SPEEDTEST_MAX_BYTES = 4 * 1024 * 1024
 

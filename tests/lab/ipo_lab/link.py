@@ -51,7 +51,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from . import comproto
 from .clock import DAY, iso
-from .topology import IP500, SE_PRIMARY, guid_for
+from .topology import guid_for, holds_link
 from .world import is_loopback
 
 LOG = logging.getLogger('ipo_lab.link')
@@ -82,11 +82,6 @@ class LinkFailure(Exception):
         super().__init__(text)
         self.reason = reason
         self.text = text
-
-
-def holds_link(system_type):
-    """IP500 V2: every system has its own link. Server Edition: only the Primary."""
-    return system_type in (IP500, SE_PRIMARY)
 
 
 def _in_subnet(address, lan):

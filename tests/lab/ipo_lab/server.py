@@ -31,7 +31,9 @@ async def serve(topology_path, state_dir, fresh):
     lab = Lab(spec, state_dir, fresh)
     authority = LabCA(state_dir)
     lab.attach_world(authority)
-    probe_cert, probe_key = authority.identity('probe')
+    # One client identity per emulated system, made up front so the checks can present a system's own before its link ever runs.
+    for system in spec.systems():
+        authority.identity(system.name)
     api_runner = web.AppRunner(api.make_app(lab), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     control_runner = web.AppRunner(control.make_app(lab), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await api_runner.setup()
@@ -50,7 +52,7 @@ async def serve(topology_path, state_dir, fresh):
             'ca_file': authority.ca_file,
             'rogue_ca_file': authority.rogue_ca_file,
             'api_port': spec.api_port,
-            'probe_identity': {'cert': probe_cert, 'key': probe_key},
+            'identities': authority.identities_dir,
             'dns_servers': [server.address for server in spec.world.dns.servers],
             'dns_port': spec.world.dns.port,
             'sntp': '%s:%d' % (spec.world.sntp.address, spec.world.sntp.port),

@@ -27,6 +27,12 @@ SE_SECONDARY = 'Server Edition Secondary'
 SE_EXPANSION = 'Server Edition Expansion'
 SYSTEM_TYPES = (IP500, SE_PRIMARY, SE_SECONDARY, SE_EXPANSION)
 
+
+def holds_link(system_type):
+    """IP500 V2: every system has its own subscription link. Server Edition: only the Primary."""
+    return system_type in (IP500, SE_PRIMARY)
+
+
 DEFAULT_VERSION = {IP500: '12.1.45', SE_PRIMARY: '12.2.32', SE_SECONDARY: '12.2.32', SE_EXPANSION: '12.2.32'}
 
 # Listener switches that may also be given in the topology (the control API changes them at run time).
@@ -403,11 +409,33 @@ def parse(data):
     # Imported here: world.py uses this module's helpers.
     from . import world
     spec.world = world.parse(data.get('world'))
+    _check_registrations(spec)
     _unique([deployment.name for deployment in deployments], 'deployments')
     _unique([system.name for system in spec.systems()], 'system names')
     _unique([system.lan1 for system in spec.systems()], 'LAN1 addresses')
     _unique(listen_addresses(spec), 'listening addresses')
     return spec
+
+
+def _check_registrations(spec):
+    """world.com.customers.<id>.systems: each names a system of the topology that holds a link, registered to one customer.
+
+    COM accepts a client certificate only for a registered system, and a hello only for that system's customer."""
+    systems = dict((system.name, system) for system in spec.systems())
+    owner = {}
+    for customer in spec.world.com.customers.values():
+        where = 'world.com.customers.%s.systems' % customer.customer_id
+        for name in customer.systems:
+            system = systems.get(name)
+            if system is None:
+                raise TopologyError('%s: %r is not a system of this topology' % (where, name))
+            if not holds_link(system.system_type):
+                raise TopologyError('%s: %r is a %s, which holds no subscription link (its Primary holds the solution\'s); '
+                                    'register the Primary' % (where, name, system.system_type))
+            if name in owner:
+                raise TopologyError('%s: %r is already registered to customer %s; a system belongs to one customer'
+                                    % (where, name, owner[name]))
+            owner[name] = customer.customer_id
 
 
 def listen_addresses(spec):

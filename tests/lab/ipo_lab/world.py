@@ -54,6 +54,7 @@ class SubscriptionSpec:
 class CustomerSpec:
     customer_id: str
     subscriptions: list
+    systems: list = dataclasses.field(default_factory=list)   # names of the systems registered to this customer
 
 
 @dataclasses.dataclass
@@ -63,6 +64,10 @@ class ComSpec:
     names: list              # DNS names on the COM server certificate
     customers: dict          # customer_id -> CustomerSpec
     max_clock_skew: float
+
+    def registrations(self):
+        """system name -> the customer it is registered to (each system belongs to at most one; topology.parse checks)."""
+        return dict((system, customer.customer_id) for customer in self.customers.values() for system in customer.systems)
 
 
 @dataclasses.dataclass
@@ -169,15 +174,23 @@ def check_subscription(item, today, where):
 
 def _customers(value, today, where):
     if not isinstance(value, dict):
-        raise TopologyError('%s: expected a mapping customer-id: {subscriptions: [...]}' % where)
+        raise TopologyError('%s: expected a mapping customer-id: {subscriptions: [...], systems: [...]}' % where)
     customers = {}
     for customer_id, item in value.items():
         here = '%s.%s' % (where, customer_id)
+        if item is not None and not isinstance(item, dict):
+            raise TopologyError('%s: expected a mapping {subscriptions: [...], systems: [...]}' % here)
+        unknown = sorted(set(item or {}) - {'subscriptions', 'systems'})
+        if unknown:
+            raise TopologyError('%s: unknown key %s (a customer has subscriptions and systems)' % (here, ', '.join(map(repr, unknown))))
         items = (item or {}).get('subscriptions', [])
         if not isinstance(items, list):
             raise TopologyError('%s.subscriptions: expected a list' % here)
+        systems = (item or {}).get('systems') or []
+        if not isinstance(systems, list) or not all(isinstance(name, str) and name for name in systems):
+            raise TopologyError('%s.systems: expected a list of system names (the systems registered to this customer)' % here)
         customers[str(customer_id)] = CustomerSpec(str(customer_id), [check_subscription(entry, today, '%s.subscriptions[%d]' % (here, index))
-                                                                      for index, entry in enumerate(items)])
+                                                                      for index, entry in enumerate(items)], list(systems))
     return customers
 
 

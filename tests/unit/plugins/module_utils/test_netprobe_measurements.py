@@ -67,7 +67,7 @@ class Server(object):
 def _welcome(server):
     opcode, payload = server.read()
     assert opcode == netprobe.OP_TEXT and json.loads(payload)['type'] == 'hello'
-    assert json.loads(payload)['customer_id'] == 'LAB-0001'
+    assert json.loads(payload)['customer_id'] == 'LAB-0001' and json.loads(payload)['system']['name'] == 'scn-1'
     server.text({'type': 'welcome'})
     opcode, payload = server.read()
     assert json.loads(payload) == {'type': 'speedtest', 'bytes': 2000}
@@ -113,7 +113,7 @@ def test_a_connection_that_drops_during_the_pings_breaks_the_round_trip():
 def test_the_lab_speedtest_measures_the_transfer():
     server = Server(_sends(2000))
     connection = server.connection()
-    facts, reason = netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 2.0, 5.0, 1.0)
+    facts, reason = netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 'scn-1', 2.0, 5.0, 1.0)
     connection.close()
     server.done()
     assert reason is None and facts['received'] is True and facts['bytes'] == 2000 and facts['upper_bound'] is False
@@ -128,7 +128,7 @@ def test_a_peer_that_does_not_welcome_the_hello_offers_no_test():
 
     server = Server(script)
     connection = server.connection()
-    facts, reason = netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 2.0, 5.0)
+    facts, reason = netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 'scn-1', 2.0, 5.0)
     connection.close()
     server.done()
     assert facts is None and reason == 'the server did not welcome the hello (customer LAB-0001 is not known to COM)'
@@ -137,7 +137,7 @@ def test_a_peer_that_does_not_welcome_the_hello_offers_no_test():
 def test_a_connection_dropped_halfway_is_broken_not_unmeasured():
     server = Server(_welcome_then_drop)
     with pytest.raises(netprobe.MeasurementBroken) as caught:
-        netprobe.lab_speedtest(server.connection(), 2000, 'LAB-0001', 2.0, 5.0)
+        netprobe.lab_speedtest(server.connection(), 2000, 'LAB-0001', 'scn-1', 2.0, 5.0)
     server.done()
     assert caught.value.what == 'the throughput measurement' and caught.value.kind in (netprobe.CLOSED, netprobe.RESET)
     assert 'broke off' in str(caught.value)
@@ -147,7 +147,7 @@ def test_a_transfer_cut_short_is_broken():
     server = Server(_sends(1000))
     connection = server.connection()
     with pytest.raises(netprobe.MeasurementBroken) as caught:
-        netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 2.0, 5.0)
+        netprobe.lab_speedtest(connection, 2000, 'LAB-0001', 'scn-1', 2.0, 5.0)
     connection.close()
     server.done()
     assert caught.value.text == 'the server sent 1000 of the 2000 bytes asked for'
@@ -156,7 +156,7 @@ def test_a_transfer_cut_short_is_broken():
 def test_measure_link_times_the_pings_then_runs_the_speedtest():
     server = Server(_sends(2000))
     connection = server.connection()
-    pings, facts, reason, broken = netprobe.measure_link(connection, 2, 2.0, (2000, 'LAB-0001', 5.0))
+    pings, facts, reason, broken = netprobe.measure_link(connection, 2, 2.0, (2000, 'LAB-0001', 'scn-1', 5.0))
     connection.close()
     server.done()
     assert len(pings) == 2 and reason is None and broken is None
@@ -178,7 +178,7 @@ def test_measure_link_without_a_speedtest_only_times_the_pings():
 
 def test_measure_link_keeps_the_pings_when_the_speedtest_breaks_off():
     server = Server(_welcome_then_drop)
-    pings, facts, reason, broken = netprobe.measure_link(server.connection(), 2, 2.0, (2000, 'LAB-0001', 5.0))
+    pings, facts, reason, broken = netprobe.measure_link(server.connection(), 2, 2.0, (2000, 'LAB-0001', 'scn-1', 5.0))
     server.done()
     assert len(pings) == 2 and facts is None and reason is None
     assert broken.what == 'the throughput measurement' and broken.kind in (netprobe.CLOSED, netprobe.RESET)
