@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.ipoffice.subscription.plugins.module_utils import checks
+from ansible_collections.ipoffice.subscription.plugins.module_utils import checks, in_worker
 
 # The options of every check module; their documentation is the doc fragment ipoffice.subscription.check_module.
 COMMON_OPTIONS = dict(
@@ -76,7 +74,7 @@ def run(options, check_input, run_checks, prepare=None, **module_args):
     prepare(params, name) -> (prepared, problem): loaded once; a problem fails the task like a bad option."""
     spec = dict(options)
     spec.update(COMMON_OPTIONS)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **module_args)
+    module = in_worker.module_class()(argument_spec=spec, supports_check_mode=True, **module_args)
     name = naming(module.params['option_names'])
     found = problems(*check_input(module.params, name))
     prepared = None

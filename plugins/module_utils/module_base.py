@@ -12,52 +12,25 @@ from __future__ import annotations
 import contextlib
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
 from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, locks, profiles, resource, schema, topology
+from ansible_collections.ipoffice.subscription.plugins.module_utils.in_worker import module_class, session_source
 
 
 class ModuleInputError(api.IPOfficeError):
     """The task cannot go on as asked (wrong node, input the device refutes)."""
 
 
-class _InController(object):
-    """Set while a module's main() runs inside the Ansible worker (plugin_utils/api_action.py):
-    module_class stands in for AnsibleModule; session_source, when the inventory host uses the
-    httpapi connection, hands out the session that connection holds (None: the module logs in itself)."""
-
-    current = None
-
-    def __init__(self, module_class, session_source):
-        self.module_class = module_class
-        self.session_source = session_source
-
-
-@contextlib.contextmanager
-def in_controller(module_class, session_source=None):
-    _InController.current = _InController(module_class, session_source)
-    try:
-        yield
-    finally:
-        _InController.current = None
-
-
-def _session_source():
-    return _InController.current.session_source if _InController.current is not None else None
-
-
 def build_module(argument_spec=None, needs_connection=None, **kwargs):
     """needs_connection(params) -> bool: False for offline states (rendered, parsed)."""
     spec = api.connection_argument_spec()
     spec.update(argument_spec or {})
-    module_class = _InController.current.module_class if _InController.current is not None else AnsibleModule
-    module = module_class(argument_spec=spec, **kwargs)
+    module = module_class()(argument_spec=spec, **kwargs)
     api_profile(module)  # a bad profile fails here, before any request
     if needs_connection is not None and not needs_connection(module.params):
         return module
     # Through the httpapi connection the password stays with the connection, which logs in.
-    problems = api.check_connection_params(module.params, password_needed=_session_source() is None)
+    problems = api.check_connection_params(module.params, password_needed=session_source() is None)
     if problems:
         module.fail_json(msg='; '.join(problems))
     if not module.params['validate_certs']:
@@ -151,7 +124,7 @@ WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
 def run(module, work):
     """Run work(client) with a logged-in client; fail cleanly on any client error."""
     params = module.params
-    source = _session_source()
+    source = session_source()
     client = api.Client.from_params(params, session_source=source)
     writes = params.get('state') in WRITE_STATES and not module.check_mode
     try:

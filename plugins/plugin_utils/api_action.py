@@ -28,6 +28,7 @@ import functools
 import importlib
 import json
 import os
+import sys
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
@@ -38,10 +39,11 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.connection import Connection, ConnectionError as RpcConnectionError
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
 from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope
-from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base
+from ansible_collections.ipoffice.subscription.plugins.module_utils import in_worker
 
 HTTPAPI = ('ansible.netcommon.httpapi', 'httpapi')
 LOCAL = ('local', 'ansible.builtin.local', 'ansible.legacy.local')
@@ -178,11 +180,74 @@ def _environment(overlay):
                 os.environ[name] = value
 
 
-class ApiModuleAction(ActionBase):
-    """Runs the API module of the same name in the worker (see the module docstring)."""
+class WorkerModuleAction(ActionBase):
+    """Runs the module of the same name (plugins/modules/) in the worker."""
 
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset()  # every argument is the module's: its own spec checks them
+
+    def _module_args(self):
+        return plain(dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_')))
+
+    def _environment_overlay(self):
+        overlay = {}
+        environments = self._task.environment or []
+        for environment in environments if isinstance(environments, list) else [environments]:
+            if environment:
+                overlay.update(self._templar.template(environment))
+        return dict((str(name), str(value)) for name, value in overlay.items())
+
+    def _run_here(self, args, source):
+        name = self._task.resolved_action.split('.')[-1]
+        module = importlib.import_module('ansible_collections.ipoffice.subscription.plugins.modules.%s' % name)
+        module_class = ControllerModule.for_task(name, args, bool(self._task.check_mode), bool(self._task.diff))
+        try:
+            with _environment(self._environment_overlay()), in_worker.in_controller(module_class, source):
+                module.main()
+        except _ModuleExit as done:
+            return done.result
+        raise AnsibleActionFail('%s ended without a result' % self._task.resolved_action)
+
+
+class CheckModuleAction(WorkerModuleAction):
+    """A check module (dns_check, port_check, tls_check, link_quality_check, time_check): in the worker when it
+    runs on the controller itself, as a module process anywhere else.
+
+    The checks measure from where the module runs. On the controller (local connection, no become, the
+    controller's own Python) the worker is that place, so the module's main() runs here and saves a Python
+    process per task. A probe host in the customer's network (docs/validate.md), become, async, or another
+    interpreter (one that enters another network namespace, say) gets the module as a process there, as Ansible
+    runs it."""
+
+    _supports_async = True  # as a module process
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(CheckModuleAction, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        if self._runs_on_the_controller(task_vars):
+            result.update(self._run_here(self._module_args(), None))
+            return result
+        # As ansible.builtin.normal runs a module.
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        result = merge_hash(result, self._execute_module(module_name=self._task.resolved_action, task_vars=task_vars,
+                                                         wrap_async=wrap_async))
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
+        return result
+
+    def _runs_on_the_controller(self, task_vars):
+        if getattr(self._connection, 'transport', None) != 'local' or self._play_context.become or self._task.async_val:
+            return False
+        host_vars = task_vars
+        if self._task.delegate_to:
+            host_vars = task_vars.get('ansible_delegated_vars', {}).get(self._task.delegate_to, {})
+        interpreter = self._templar.template(host_vars.get('ansible_python_interpreter') or '')
+        return interpreter in ('', sys.executable) or os.path.realpath(interpreter) == os.path.realpath(sys.executable)
+
+
+class ApiModuleAction(WorkerModuleAction):
+    """Runs the API module of the same name in the worker (see the module docstring)."""
+
     _requires_connection = False  # see the module docstring: _persistent_connection() opens it
 
     def run(self, tmp=None, task_vars=None):
@@ -254,25 +319,3 @@ class ApiModuleAction(ActionBase):
         # the end of each play: one session then serves every play of the run (site.yml has two). The connection
         # closes, and logs out, once idle for persistent_connect_timeout.
         return PersistentSession(socket_path, self._task.get_play()._uuid), args  # pylint: disable=protected-access
-
-    def _module_args(self):
-        return plain(dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_')))
-
-    def _environment_overlay(self):
-        overlay = {}
-        environments = self._task.environment or []
-        for environment in environments if isinstance(environments, list) else [environments]:
-            if environment:
-                overlay.update(self._templar.template(environment))
-        return dict((str(name), str(value)) for name, value in overlay.items())
-
-    def _run_here(self, args, source):
-        name = self._task.resolved_action.split('.')[-1]
-        module = importlib.import_module('ansible_collections.ipoffice.subscription.plugins.modules.%s' % name)
-        module_class = ControllerModule.for_task(name, args, bool(self._task.check_mode), bool(self._task.diff))
-        try:
-            with _environment(self._environment_overlay()), module_base.in_controller(module_class, source):
-                module.main()
-        except _ModuleExit as done:
-            return done.result
-        raise AnsibleActionFail('%s ended without a result' % self._task.resolved_action)

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.ipoffice.subscription.plugins.httpapi.ipoffice import HttpApi
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, module_base, schema
+from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope, in_worker, module_base, schema
 
 SYSTEM = {'response': {'@status': '1', 'data': {'ws_object': {'System': {
     '@GUID': 'S1', 'Name': 'ip500', 'Password': 'secret', 'DNS': {'DNSServerIPAddress': '192.0.2.53'}}}}}}
@@ -143,7 +143,7 @@ def test_module_base_plans_a_write_again_from_the_devices_own_reads(monkeypatch,
         return {'changed': True}
 
     monkeypatch.setattr(api.Client, 'from_params', staticmethod(client_with_device))
-    with module_base.in_controller(None, store), pytest.raises(Exited) as done:
+    with in_worker.in_controller(None, store), pytest.raises(Exited) as done:
         module_base.run(FakeModule(), work)
     result = done.value.args[0]
     assert not result.get('failed') and result['changed'] is True

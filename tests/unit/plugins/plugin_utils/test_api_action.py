@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
-from ansible_collections.ipoffice.subscription.plugins.module_utils import module_base
+from ansible_collections.ipoffice.subscription.plugins.module_utils import in_worker
 from ansible_collections.ipoffice.subscription.plugins.modules import dns
 from ansible_collections.ipoffice.subscription.plugins.plugin_utils import api_action
 
@@ -19,9 +19,9 @@ from ansible_collections.ipoffice.subscription.plugins.plugin_utils import api_a
 def _run(args, check_mode=False, source=None, main=dns.main):
     module_class = api_action.ControllerModule.for_task('dns', args, check_mode)
     with pytest.raises(api_action._ModuleExit) as done:  # pylint: disable=protected-access
-        with module_base.in_controller(module_class, source):
+        with in_worker.in_controller(module_class, source):
             main()
-    assert module_base._InController.current is None  # pylint: disable=protected-access
+    assert in_worker._InController.current is None  # pylint: disable=protected-access
     return done.value.result
 
 
