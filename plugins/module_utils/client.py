@@ -160,8 +160,7 @@ class Client(object):
         # A session source that keeps reads for the play (the httpapi connection) shares configuration reads
         # between its tasks; a write is only ever planned from the device's own reads (PlanFromSharedRead).
         self.shares_reads = hasattr(session_source, 'shared_read')
-        self.share_reads = self.shares_reads  # False once a task plans a write from its own reads
-        self._served_shared = False
+        self.share_reads = self.shares_reads  # False from this task's first write, or once it plans again
         self._slot_tried = False
         self._logout_refused = False
         self.host = host
@@ -425,12 +424,14 @@ class Client(object):
             answer = self.session_source.shared_read(path)
             if answer is not None:
                 self.stats['shared_reads'] += 1
-                self._served_shared = True
                 return answer
         if method != 'GET' and self.shares_reads:
-            if self._served_shared:
+            # Only before this task's first write (share_reads turns false there), so planning again loses nothing.
+            if self.share_reads and self.stats['shared_reads']:
                 raise PlanFromSharedRead('%s %s would be planned from a read shared from an earlier task' % (method, resource))
-            # Before the write: whatever its outcome, no task may read what was kept from before it.
+            # From its first write on, this task reads the device itself; and whatever the write's outcome, no task
+            # may read what was kept from before it.
+            self.share_reads = False
             self.session_source.forget_reads()
         if not self.logged_in:
             self.login()
@@ -454,7 +455,6 @@ class Client(object):
     def plan_from_own_reads(self):
         """From now on every read of this client is the device's own (after PlanFromSharedRead)."""
         self.share_reads = False
-        self._served_shared = False
 
     def _call_once(self, method, path, body):
         sent = self._send(method, path, body)

@@ -151,6 +151,17 @@ def test_module_base_plans_a_write_again_from_the_devices_own_reads(monkeypatch,
     assert result['api_stats']['shared_reads'] == 1 and result['api_stats']['writes'] == 1
 
 
+def test_after_its_first_write_a_task_reads_the_device_itself_and_writes_again_without_planning_again():
+    store = Store()
+    client, device = client_of(store, ANSWERS)
+    for dummy in range(2):
+        client.get('System')
+        client.call('PUT', 'systems', objects=[('System', {'@GUID': 'S1'})])
+        client.get('System')  # the read-back, kept for the next tasks but not served to this one
+    assert device.calls == [('GET', 'systems'), ('PUT', 'systems'), ('GET', 'systems')] * 2
+    assert client.stats['shared_reads'] == 0 and client.stats['writes'] == 2
+
+
 def test_a_write_ends_the_sharing_for_every_later_task():
     store = Store()
     writer, dummy_device = client_of(store, ANSWERS)
