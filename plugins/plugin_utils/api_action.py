@@ -52,6 +52,28 @@ NETWORK_OS = 'ipoffice.subscription.ipoffice'
 FROM_CONNECTION = ('host', 'port', 'username', 'password', 'validate_certs', 'ca_path')
 
 
+# What the controller's main process imports here, each worker it forks inherits instead of importing it again.
+# Ansible's strategy imports every task's action plugin in the main process (it reads BYPASS_HOST_LOOP) before it
+# forks a worker per host and task; a worker for a host on the httpapi connection loads that connection and its
+# httpapi plugin for every task, a set_fact or an assert too. Measured (docs/performance.md): 30 set_fact tasks on
+# 20 httpapi hosts cost 50 CPU seconds when each worker imported them, 15 when the main process held them (10 on
+# the local connection).
+HELD_FOR_THE_WORKERS = ('ansible_collections.ansible.netcommon.plugins.connection.httpapi',
+                        'ansible_collections.ipoffice.subscription.plugins.httpapi.ipoffice')
+
+
+def hold_for_the_workers(names):
+    """Import names in this process; one that is not installed (netcommon, for local-only use) is left out."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+hold_for_the_workers(HELD_FOR_THE_WORKERS)
+
+
 def plain(value):
     """Task arguments as a module process gets them: plain dicts, lists and strings, without Ansible's tags
     (a tagged string is a str subclass that, for one, yaml.safe_dump cannot write)."""
@@ -185,6 +207,13 @@ class WorkerModuleAction(ActionBase):
 
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset()  # every argument is the module's: its own spec checks them
+
+    def __init_subclass__(cls, **kwargs):
+        # An action plugin (plugins/action/NAME.py) is imported in the main process: its module then is too, for
+        # the workers to inherit (see HELD_FOR_THE_WORKERS).
+        super().__init_subclass__(**kwargs)
+        if '.plugins.action.' in cls.__module__:
+            hold_for_the_workers([cls.__module__.replace('.plugins.action.', '.plugins.modules.')])
 
     def _module_args(self):
         return plain(dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_')))

@@ -8,6 +8,10 @@ no_log masking as from AnsibleModule; and the client takes its session from a se
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
@@ -89,3 +93,21 @@ def test_task_arguments_reach_the_module_as_plain_data():
     assert not isinstance(args['node_address'], Tagged) and not isinstance(args['config'][0]['name'], Tagged)
     assert args['config'][0]['port'] is True
     assert yaml.safe_dump(args)  # what api_profile_learn does with what it was given
+
+
+def test_an_action_plugin_imports_its_module_and_the_httpapi_connection_for_the_workers_to_inherit():
+    # Ansible's strategy imports the action plugin in the main process before it forks the workers: what that
+    # import brings in, no worker imports again. A fresh interpreter shows what the import alone brings.
+    probe = ('import sys\n'
+             'from ansible_collections.ipoffice.subscription.plugins.action import time_check, system_info\n'
+             'print(" ".join(sorted(name for name in sys.modules if ".plugins." in name)))\n')
+    done = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path)))
+    held = done.stdout.split()
+    for name in ('ansible_collections.ipoffice.subscription.plugins.modules.time_check',
+                 'ansible_collections.ipoffice.subscription.plugins.modules.system_info',
+                 'ansible_collections.ansible.netcommon.plugins.connection.httpapi',
+                 'ansible_collections.ipoffice.subscription.plugins.httpapi.ipoffice'):
+        assert name in held
+    # Only an action plugin's own module: not every module of the collection.
+    assert 'ansible_collections.ipoffice.subscription.plugins.modules.dns' not in held
