@@ -45,7 +45,8 @@ measures it ('old', local connection) and the current tree ('new', with
 converge, new idempotent, old idempotent, old validate, new validate, new
 floor, old floor (who goes first alternates too, against the load drifting
 the same way through the invocation). Each side has a network
-namespace and a fresh lab of its own with the same topology. summary.md starts
+namespace and a fresh lab of its own, its own tree's (tests/lab), with the
+same sites: a collection meets the lab of its time. summary.md starts
 with a side-by-side table: per run old, new and new/old of wall time and CPU
 seconds, logins, reads and writes per host, and the load averages.
 
@@ -82,7 +83,6 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-LABCTL = os.path.join(REPO, 'tests', 'lab', 'labctl.py')
 DEFAULT_TOPOLOGY = os.path.join(REPO, 'tests', 'lab', 'topology.yml')
 CONTROL = ('127.0.0.1', 7099)
 API_MODULES_PREFIX = 'ipoffice.subscription.'
@@ -235,9 +235,9 @@ def site_addresses(index):
     return '127.1.%d.%d' % (third, fourth), '127.2.%d.%d' % (third, fourth), '127.2.%d.254' % third
 
 
-def write_topology(path, count):
-    """The default topology's users and world with N single IP500 V2 deployments instead of its own."""
-    with open(DEFAULT_TOPOLOGY, encoding='utf-8') as handle:
+def write_topology(path, count, root=REPO):
+    """root's default topology's users and world with N single IP500 V2 deployments instead of its own."""
+    with open(os.path.join(root, 'tests', 'lab', 'topology.yml'), encoding='utf-8') as handle:
         topology = yaml.safe_load(handle)
     deployments = []
     for index in range(count):
@@ -247,8 +247,10 @@ def write_topology(path, count):
                             'systems': [{'name': name, 'type': 'IP500 V2', 'lan1': lan1 + '/24', 'registered': True}]})
     topology['deployments'] = deployments
     # COM accepts only registered systems: the sites are the lab inventory's customer's, in place of the default ones.
-    customer = lab_inventory_vars()['ipoffice_customer_id']
-    topology['world']['com']['customers'][customer]['systems'] = [deployment['name'] for deployment in deployments]
+    # (A lab from before COM knew registrations, an older tree's with --compare-with, has no such list.)
+    customer = topology['world']['com']['customers'][lab_inventory_vars(root)['ipoffice_customer_id']]
+    if 'systems' in customer:
+        customer['systems'] = [deployment['name'] for deployment in deployments]
     with open(path, 'w', encoding='utf-8') as handle:
         yaml.safe_dump(topology, handle, sort_keys=False)
 
@@ -426,6 +428,9 @@ class Side(object):
         self.name, self.root, self.output, self.collections = name, root, output, collections
         self.connection, self.netns, self.label = connection, netns, label
         self.state = os.path.join(output, 'lab')
+        # Each side runs its own tree's lab: a lab is as strict as the collection of its time expects.
+        self.labctl = os.path.join(root, 'tests', 'lab', 'labctl.py')
+        self.topology = os.path.join(output, 'topology.yml')
         self.inventory = os.path.join(output, 'inventory.yml')
         # The floor is what Ansible itself costs: ansible.builtin.ping on the local connection.
         self.floor_inventory = self.inventory if connection == 'local' else os.path.join(output, 'inventory-local.yml')
@@ -641,7 +646,7 @@ def compare_report(summary):
     old, new = summary['sides']['old'], summary['sides']['new']
     lines = [machine_line(summary), '',
              'old: %s (%s connection); new: %s (%s connection). Runs alternate per step (old first, then new first), each side with a lab of its own '
-             '(same topology, fresh state). Ratios are new/old within this invocation; times are never asserted.'
+             '(the lab of its own tree, the same sites, fresh state). Ratios are new/old within this invocation; times are never asserted.'
              % (old['commit'], old['connection'], new['commit'], new['connection']), '',
              '| run | old wall s | new wall s | new/old | old CPU s | new CPU s | new/old | old logins/host | new logins/host '
              '| old reads/host | new reads/host | old writes/host | new writes/host | old tasks/host | new tasks/host '
@@ -735,8 +740,9 @@ def clone_state(state, count):
             handle.write(own)
 
 
-def links_only(args, state, topology, inventory, env, systems, interval):
+def links_only(args, side, env, systems, interval):
     """Configure one site through the role, clone it to all, restart the lab and watch the links."""
+    state, topology, inventory = side.state, side.topology, side.inventory
     play = os.path.join(args.output, 'prerequisites.yml')
     with open(play, 'w', encoding='utf-8') as handle:
         yaml.safe_dump([{'name': 'Configure one site', 'hosts': 'all', 'gather_facts': False,
@@ -744,12 +750,12 @@ def links_only(args, state, topology, inventory, env, systems, interval):
     with open(os.path.join(args.output, 'prerequisites.log'), 'w', encoding='utf-8') as log:
         proc = subprocess.run(['ansible-playbook', '-i', inventory, '--limit', 'site-001', play], stdout=log, stderr=subprocess.STDOUT,
                               env={key: value for key, value in env.items() if key != 'ANSIBLE_CALLBACKS_ENABLED'}, check=False)
-    subprocess.run([sys.executable, LABCTL, 'stop', '--state', state], capture_output=True, check=False)
+    subprocess.run([sys.executable, side.labctl, 'stop', '--state', state], capture_output=True, check=False)
     if proc.returncode != 0:
         sys.exit('configuring site-001 failed: see %s' % os.path.join(args.output, 'prerequisites.log'))
     clone_state(state, args.systems)
     started = time.monotonic()
-    lab = subprocess.run([sys.executable, LABCTL, 'start', '--state', state, '--topology', topology, '--timeout', '120'],
+    lab = subprocess.run([sys.executable, side.labctl, 'start', '--state', state, '--topology', topology, '--timeout', '120'],
                          capture_output=True, text=True, check=False)
     if lab.returncode != 0:
         sys.exit('the lab did not restart:\n%s%s' % (lab.stdout, lab.stderr))
@@ -819,9 +825,10 @@ def judge(args, side, systems, prefix='', limits=False):
     return [prefix + problem for problem in problems]
 
 
-def start_lab(side, topology):
+def start_lab(side):
     side.enter()
-    started = subprocess.run([sys.executable, LABCTL, 'start', '--state', side.state, '--topology', topology, '--fresh', '--timeout', '120'],
+    started = subprocess.run([sys.executable, side.labctl, 'start', '--state', side.state, '--topology', side.topology, '--fresh',
+                              '--timeout', '120'],
                              capture_output=True, text=True, check=False)
     if started.returncode != 0:
         sys.exit('the %slab did not start:\n%s%s' % (side.label, started.stdout, started.stderr))
@@ -890,15 +897,14 @@ def main():
     subreaper = become_subreaper()
     args.output = os.path.abspath(args.output or tempfile.mkdtemp(prefix='ipo-perf-'))
     os.makedirs(args.output, exist_ok=True)
-    topology = os.path.join(args.output, 'topology.yml')
-    write_topology(topology, args.systems)
-    with open(topology, encoding='utf-8') as handle:
-        api_port = int(yaml.safe_load(handle).get('lab', {}).get('api_port', 7070))
     args.host_of_listener = {site_addresses(index)[0]: 'site-%03d' % (index + 1) for index in range(args.systems)}
     systems = sorted(args.host_of_listener.values())
     home = NetNamespace.current()
     args.sides = sides = make_sides(args)
     for side in sides:
+        write_topology(side.topology, args.systems, side.root)
+        with open(side.topology, encoding='utf-8') as handle:
+            api_port = int(yaml.safe_load(handle).get('lab', {}).get('api_port', 7070))
         write_inventory(side.inventory, args.systems, side.state, side.root, side.connection, api_port)
         if side.floor_inventory != side.inventory:
             write_inventory(side.floor_inventory, args.systems, side.state, side.root, 'local', api_port)
@@ -913,12 +919,12 @@ def main():
         print('fleet benchmark: %d systems, %d forks, output %s' % (args.systems, args.forks, args.output), flush=True)
     try:
         for side in sides:
-            start_lab(side, topology)
+            start_lab(side)
         with open(DEFAULT_TOPOLOGY, encoding='utf-8') as handle:
             interval = yaml.safe_load(handle)['world']['link']['heartbeat_seconds']
         if args.links_only:
             side = sides[0]
-            result = links_only(args, side.state, topology, side.inventory, side.env(env), systems, interval)
+            result = links_only(args, side, side.env(env), systems, interval)
             result['load_after'] = ' '.join('%.2f' % value for value in os.getloadavg())
             result['machine'] = summary['machine']
             with open(os.path.join(args.output, 'links.json'), 'w', encoding='utf-8') as handle:
@@ -935,7 +941,7 @@ def main():
                 run_step(args, side, step, env, systems, interval)
     finally:
         for side in sides:
-            subprocess.run([sys.executable, LABCTL, 'stop', '--state', side.state], capture_output=True, check=False)
+            subprocess.run([sys.executable, side.labctl, 'stop', '--state', side.state], capture_output=True, check=False)
         home.enter()
         reap(set(), 0)
         for side in sides:
