@@ -215,6 +215,12 @@ class WorkerModuleAction(ActionBase):
         if '.plugins.action.' in cls.__module__:
             hold_for_the_workers([cls.__module__.replace('.plugins.action.', '.plugins.modules.')])
 
+    def _host_vars(self, task_vars):
+        """The variables of the host the task runs for: the delegated host's, with delegate_to."""
+        if self._task.delegate_to:
+            return task_vars.get('ansible_delegated_vars', {}).get(self._task.delegate_to, {})
+        return task_vars
+
     def _module_args(self):
         return plain(dict((key, value) for key, value in self._task.args.items() if not key.startswith('_ansible_')))
 
@@ -267,10 +273,7 @@ class CheckModuleAction(WorkerModuleAction):
     def _runs_on_the_controller(self, task_vars):
         if getattr(self._connection, 'transport', None) != 'local' or self._play_context.become or self._task.async_val:
             return False
-        host_vars = task_vars
-        if self._task.delegate_to:
-            host_vars = task_vars.get('ansible_delegated_vars', {}).get(self._task.delegate_to, {})
-        interpreter = self._templar.template(host_vars.get('ansible_python_interpreter') or '')
+        interpreter = self._templar.template(self._host_vars(task_vars).get('ansible_python_interpreter') or '')
         return interpreter in ('', sys.executable) or os.path.realpath(interpreter) == os.path.realpath(sys.executable)
 
 
@@ -284,9 +287,7 @@ class ApiModuleAction(WorkerModuleAction):
         del tmp  # not used: nothing goes to a remote host
         task_vars = task_vars or {}
         # The host's connection as Ansible would choose it (the delegated host's, with delegate_to).
-        host_vars = task_vars
-        if self._task.delegate_to:
-            host_vars = task_vars.get('ansible_delegated_vars', {}).get(self._task.delegate_to, {})
+        host_vars = self._host_vars(task_vars)
         transport = self._templar.template(host_vars.get('ansible_connection', self._task.connection))
         if transport in HTTPAPI:
             source, args = self._through_httpapi(self._module_args(), host_vars, transport)
