@@ -44,6 +44,7 @@ from ansible.utils.vars import merge_hash
 from ansible_collections.ipoffice.subscription.plugins.module_utils import client as api
 from ansible_collections.ipoffice.subscription.plugins.module_utils import envelope
 from ansible_collections.ipoffice.subscription.plugins.module_utils import in_worker
+from ansible_collections.ipoffice.subscription.plugins.plugin_utils import persistent_start
 
 HTTPAPI = ('ansible.netcommon.httpapi', 'httpapi')
 LOCAL = ('local', 'ansible.builtin.local', 'ansible.legacy.local')
@@ -307,8 +308,9 @@ class ApiModuleAction(WorkerModuleAction):
         Done as Ansible's task executor does it for a module, but without starting a process to find a running
         connection and without sending the connection's options (its password) to it again."""
         self._play_context.connection = transport
+        playbook_pid = to_text(os.getppid())
         connection = self._shared_loader_obj.connection_loader.get(
-            transport, self._play_context, None, task_uuid=self._task._uuid, ansible_playbook_pid=to_text(os.getppid()))
+            transport, self._play_context, None, task_uuid=self._task._uuid, ansible_playbook_pid=playbook_pid)
         if connection is None:
             raise AnsibleActionFail('the connection plugin %s was not found: install the ansible.netcommon collection '
                                     '(docs/connection.md)' % transport)
@@ -321,11 +323,14 @@ class ApiModuleAction(WorkerModuleAction):
                                var_options=connection._resolve_option_variables(host_vars, self._templar))  # pylint: disable=protected-access
         ssh = self._shared_loader_obj.connection_loader.get('ssh', class_only=True)
         path = ssh._create_control_path(self._play_context.remote_addr, self._play_context.port,  # pylint: disable=protected-access
-                                        self._play_context.remote_user, self._play_context.connection, to_text(os.getppid()))
+                                        self._play_context.remote_user, self._play_context.connection, playbook_pid)
         socket_path = os.path.realpath(os.path.expanduser(path % dict(directory=os.path.expanduser(C.PERSISTENT_CONTROL_PATH_DIR))))
         if not os.path.exists(socket_path):
             self._play_context.timeout = connection.get_option('persistent_command_timeout')
-            socket_path = start_connection(self._play_context, connection.get_options(), self._task._uuid)
+            if persistent_start.can_fork():
+                persistent_start.start_forked(self._play_context, connection.get_options(), self._task._uuid, socket_path, playbook_pid)
+            else:
+                socket_path = start_connection(self._play_context, connection.get_options(), self._task._uuid)
         return connection, socket_path
 
     def _through_httpapi(self, args, host_vars, transport):

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 
+import ansible
 import yaml
 
 from conftest import API_PASSWORD, API_USER, CONTROL, SCN_APP_SERVER, SE_PRIMARY, SINGLE_APP_SERVER, close_persistent_connections
@@ -32,7 +33,7 @@ def _inventory(lab, tmp_path, password=API_PASSWORD, endpoints=None):
     return str(path)
 
 
-def _play(tmp_path, plays, inventory, *args, env=None):
+def _play(tmp_path, plays, inventory, *args, env=None, before_close=None):
     playbook = tmp_path / 'play.yml'
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
     sockets = str(tmp_path / 'pc')
@@ -40,6 +41,8 @@ def _play(tmp_path, plays, inventory, *args, env=None):
                    ANSIBLE_PERSISTENT_CONTROL_PATH_DIR=sockets, **(env or {}))
     proc = subprocess.run(['ansible-playbook', '-i', inventory, str(playbook)] + list(args), capture_output=True,
                           text=True, env=run_env, timeout=600, check=False)
+    if before_close:
+        before_close(sockets)
     close_persistent_connections(sockets)
     return proc
 
@@ -64,6 +67,49 @@ def test_one_login_per_host_for_every_play_and_task_of_the_run(fresh_lab, tmp_pa
                                   if r['resource'] == 'authenticate' and r['method'] == 'DELETE')
     assert logouts == dict((address, 1) for address in ENDPOINTS.values()), logouts
     assert API_PASSWORD not in run.stdout + run.stderr
+
+
+def _connection_processes(marker):
+    """The processes whose command line names marker, with the kinds of file each holds open."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as stream:
+                if marker.encode() not in stream.read():
+                    continue
+            fds = os.listdir('/proc/%s/fd' % pid)
+            found[int(pid)] = sorted(os.readlink('/proc/%s/fd/%s' % (pid, fd)).split(':')[0] for fd in fds)
+        except OSError:
+            continue  # ended meanwhile
+    return found
+
+
+def test_the_connection_starts_in_a_fork_of_the_worker_that_holds_none_of_its_files(fresh_lab, tmp_path):
+    """No ansible-core stub interpreter per host (plugins/plugin_utils/persistent_start.py), and the forked
+    process keeps none of the worker's pipes: ansible-playbook's output would stay open until it idles out."""
+    stub_runs = tmp_path / 'stub-runs'
+    stub = tmp_path / 'counting_stub.py'
+    real = os.path.join(os.path.dirname(ansible.__file__), 'cli', 'scripts', 'ansible_connection_cli_stub.py')
+    stub.write_text('import runpy, sys\nopen(%r, "a").write("run\\n")\nsys.argv[0] = %r\nrunpy.run_path(%r, run_name="__main__")\n'
+                    % (str(stub_runs), real, real))
+    reads = [{'name': 'read', 'ipoffice.subscription.system_info': {'gather_subset': ['system']}}]
+    seen = {}
+
+    def look(sockets):
+        seen['sockets'] = sorted(os.listdir(sockets))
+        seen['processes'] = _connection_processes(str(tmp_path / 'play.yml'))
+
+    start = fresh_lab.last_seq()
+    run = _play(tmp_path, [_api_play('one', reads)], _inventory(fresh_lab, tmp_path), '--forks', '3',
+                env={'_ANSIBLE_CONNECTION_PATH': str(stub)}, before_close=look)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert not stub_runs.exists(), 'ansible-core started its stub: %s' % stub_runs.read_text()
+    assert _logins(fresh_lab, start) == dict((address, 1) for address in ENDPOINTS.values())
+    # ansible-playbook has ended; what still names its playbook is one connection process per host.
+    assert len([name for name in seen['sockets'] if not name.startswith('.')]) == len(ENDPOINTS), seen
+    assert len(seen['processes']) == len(ENDPOINTS), seen
+    for kinds in seen['processes'].values():
+        assert 'pipe' not in kinds, seen
 
 
 def test_an_expired_session_is_renewed_once_mid_play(fresh_lab, tmp_path):
