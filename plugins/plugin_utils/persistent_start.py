@@ -119,9 +119,10 @@ def _leave_the_worker(keep):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     log_files = set()
     for handler in logging.root.handlers:
-        stream = getattr(handler, 'stream', None)
-        if stream is not None and hasattr(stream, 'fileno'):
-            log_files.add(stream.fileno())
+        try:
+            log_files.add(handler.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass  # a handler without a file of its own (io.UnsupportedOperation is both of the last two)
     fd_dir = '/proc/self/fd' if os.path.isdir('/proc/self/fd') else '/dev/fd'
     # /dev/null over each, not close: an object of the worker's that still names the number then closes
     # /dev/null, never a socket of the connection that reused it.
