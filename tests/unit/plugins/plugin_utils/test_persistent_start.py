@@ -39,7 +39,7 @@ def _targets_after_leaving(extra_handler=None):
     os.close(writer)
     with os.fdopen(reader, 'rb') as stream:
         data = stream.read()
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     assert os.WEXITSTATUS(status) == 0, data
     return json.loads(data)
 
