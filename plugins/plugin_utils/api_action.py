@@ -32,7 +32,6 @@ import sys
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
-from ansible.executor.task_executor import start_connection
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
@@ -327,10 +326,7 @@ class ApiModuleAction(WorkerModuleAction):
         socket_path = os.path.realpath(os.path.expanduser(path % dict(directory=os.path.expanduser(C.PERSISTENT_CONTROL_PATH_DIR))))
         if not os.path.exists(socket_path):
             self._play_context.timeout = connection.get_option('persistent_command_timeout')
-            if persistent_start.can_fork():
-                persistent_start.start_forked(self._play_context, connection.get_options(), self._task._uuid, socket_path, playbook_pid)
-            else:
-                socket_path = start_connection(self._play_context, connection.get_options(), self._task._uuid)
+            socket_path = persistent_start.start(self._play_context, connection.get_options(), self._task._uuid, socket_path, playbook_pid)
         return connection, socket_path
 
     def _through_httpapi(self, args, host_vars, transport):

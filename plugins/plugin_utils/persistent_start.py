@@ -26,6 +26,7 @@ import sys
 
 from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure
+from ansible.executor.task_executor import start_connection
 from ansible.module_utils.service import fork_process
 from ansible.utils.display import Display
 
@@ -42,15 +43,14 @@ def lock_path_of(socket_path):
     return os.path.join(os.path.dirname(socket_path), '.ansible_pc_lock_%s' % os.path.basename(socket_path))
 
 
-def can_fork():
-    return ConnectionProcess is not None
-
-
-def start_forked(play_context, options, task_uuid, socket_path, playbook_pid):
+def start(play_context, options, task_uuid, socket_path, playbook_pid):
     """Start the persistent connection of play_context at socket_path, unless it runs already; its socket path.
 
-    Raises AnsibleConnectionFailure with the connection's own error when it could not start (as Ansible's
-    start_connection raises it)."""
+    In a fork of this worker; where the ansible-core release has no ConnectionProcess to import, through Ansible's
+    own start_connection (the stub). Raises AnsibleConnectionFailure with the connection's own error when it could
+    not start (as start_connection raises it)."""
+    if ConnectionProcess is None:
+        return start_connection(play_context, options, task_uuid)
     os.makedirs(os.path.dirname(socket_path), mode=0o700, exist_ok=True)
     with file_lock(lock_path_of(socket_path)):
         if os.path.exists(socket_path):
